@@ -1,0 +1,40 @@
+# Pathfinder: one-command set-up, run and test on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test test-full bench lint typecheck clean sysdeps
+
+# Create the virtual environment and install the project with its test peers.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,peers]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job on the bundled data.
+run: setup
+	$(VENV)/bin/pathfinder run
+
+# The whole test suite (slow studies run in a bounded version; PATHFINDER_FULL=1 for full size).
+test: setup
+	$(PY) -m pytest
+
+test-full: setup
+	PATHFINDER_FULL=1 $(PY) -m pytest
+
+bench: setup
+	$(PY) -m benchmarks
+
+lint: setup
+	$(VENV)/bin/ruff check evaluation dashboard tests benchmarks
+	$(VENV)/bin/ruff format --check evaluation dashboard tests benchmarks
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,101 @@
+"""The ``pathfinder`` command line.
+
+Each subcommand lives in its own module under :mod:`evaluation.commands` with two functions,
+``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when their command
+runs, so ``pathfinder --help`` stays fast. Exit codes: 0 ok, 2 bad input, 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from evaluation import __version__
+from evaluation.errors import DataError, UserError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("evaluation.commands.run", "run the main job on the bundled (or given) data"),
+    "validate": ("evaluation.commands.validate", "validate input files against the data contract"),
+    "summary": ("evaluation.commands.summary", "summarise a force panel and pilot register"),
+    "ingest": ("evaluation.commands.ingest", "aggregate case-level device records to a panel"),
+    "synth": ("evaluation.commands.synth", "generate the synthetic pilot data set"),
+    "estimate": ("evaluation.commands.estimate", "estimate pilot effects (difference-in-differences)"),
+    "appraise": ("evaluation.commands.appraise", "Green Book appraisal of costs and benefits"),
+}
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument parser whose usage errors exit with code 2 and no traceback (argparse's own)."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Build the parser; with ``command``, import and attach that subcommand's arguments."""
+    parser = _Parser(
+        prog="pathfinder",
+        description="Pathfinder: do police digital teams pay for themselves?",
+    )
+    parser.add_argument("--version", action="version", version=f"pathfinder {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks for internal errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sp)
+    return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    for token in argv:
+        if token in COMMANDS:
+            return token
+        if not token.startswith("-"):
+            return None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pathfinder`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_in(argv)
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args))
+    except DataError as exc:
+        print(f"pathfinder {args.command}: invalid input\n{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UserError as exc:
+        print(f"pathfinder {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("pathfinder: interrupted", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # internal error: short message, traceback only with --debug
+        if args.debug:
+            raise
+        print(
+            f"pathfinder {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+            "(run again with --debug for the traceback; please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

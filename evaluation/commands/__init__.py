@@ -1,0 +1,1 @@
+"""Subcommands of the ``pathfinder`` command line, one module each (imported lazily)."""
