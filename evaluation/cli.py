@@ -24,7 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "summary": ("evaluation.commands.summary", "summarise a force panel and pilot register"),
     "ingest": ("evaluation.commands.ingest", "aggregate case-level device records to a panel"),
     "synth": ("evaluation.commands.synth", "generate the synthetic pilot data set"),
-    "estimate": ("evaluation.commands.estimate", "estimate pilot effects (difference-in-differences)"),
+    "estimate": (
+        "evaluation.commands.estimate",
+        "estimate pilot effects (difference-in-differences)",
+    ),
     "appraise": ("evaluation.commands.appraise", "Green Book appraisal of costs and benefits"),
 }
 
@@ -44,9 +47,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Pathfinder: do police digital teams pay for themselves?",
     )
     parser.add_argument("--version", action="version", version=f"pathfinder {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks for internal errors"
-    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
