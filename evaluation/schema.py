@@ -1,4 +1,4 @@
-"""The data contract: the registry of forces and the specification of the input tables.
+"""The data contract: the registry of forces, the input tables and the metrics.
 
 The 43 territorial police forces of England and Wales are loaded once from the bundled
 ``evaluation/resources/forces.csv`` (a copy of ``data/forces.csv``). Names written by people vary
@@ -17,6 +17,15 @@ Examples
 True
 >>> suggest_force("Glouchestershire")
 'Gloucestershire'
+
+Column names live here only: one frozen :class:`TableSchema` per input table (:data:`PANEL`,
+:data:`REGISTER`, :data:`LEDGER`), looked up by kind in :data:`TABLES`. Metrics are
+configuration (:func:`load_metrics`, bundled ``evaluation/resources/metrics.toml``).
+
+>>> PANEL.required
+('force', 'period')
+>>> LEDGER.column("kind").allowed
+('capital', 'recurrent')
 """
 
 from __future__ import annotations
@@ -26,20 +35,56 @@ import difflib
 import functools
 import io
 import re
+import tomllib
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from types import MappingProxyType
+from typing import Literal, get_args
 
 import pandas as pd
 
+from evaluation.errors import ConfigError
+
 __all__ = [
+    "AMOUNT_GBP",
+    "BETTER",
+    "CATEGORY",
+    "COST_CATEGORIES",
+    "COST_KINDS",
+    "DATE",
+    "DESCRIPTION",
+    "ENDED",
+    "FINANCIAL_YEAR",
+    "FORCE",
     "FORCES",
     "FORCE_NAMES",
+    "GO_LIVE",
+    "KIND",
+    "LEDGER",
+    "PANEL",
+    "PERIOD",
+    "PRICE_BASIS",
+    "PRICE_BASIS_PATTERN",
+    "REGISTER",
+    "TABLES",
+    "TABLE_KINDS",
+    "UNITS",
+    "WAVE",
+    "Better",
+    "Column",
+    "ColumnType",
     "Force",
+    "Metric",
+    "TableKind",
+    "TableSchema",
+    "Unit",
+    "default_metrics_path",
     "force_officers",
     "force_table",
+    "load_metrics",
     "normalise_force_name",
     "resolve_force",
     "suggest_force",
@@ -286,3 +331,308 @@ def force_officers() -> pd.Series:
     33293.0
     """
     return force_table()["officers_fte"].rename("officers_fte")
+
+
+# --------------------------------------------------------------------------------------------
+# Table specifications
+# --------------------------------------------------------------------------------------------
+
+TableKind = Literal["panel", "register", "ledger"]
+TABLE_KINDS: tuple[TableKind, ...] = get_args(TableKind)
+
+ColumnType = Literal[
+    "force",  # a force name (canonicalised with resolve_force)
+    "period",  # a period label: 2022-04, 2022-Q2 or 2022-23
+    "number",  # a finite decimal number
+    "label",  # free text that must not be blank (e.g. wave: 1, 2 or "pathfinder")
+    "date_or_period",  # YYYY-MM-DD or a period label
+    "date",  # YYYY-MM-DD
+    "financial_year",  # YYYY-YY
+    "choice",  # one of Column.allowed (case-insensitive)
+    "price_basis",  # "nominal" or "real YYYY-YY"
+    "text",  # free text, may be blank
+]
+
+#: Column names of the contract (use these, never string literals elsewhere).
+FORCE = "force"
+PERIOD = "period"
+WAVE = "wave"
+GO_LIVE = "go_live"
+ENDED = "ended"
+DATE = "date"
+FINANCIAL_YEAR = "financial_year"
+CATEGORY = "category"
+KIND = "kind"
+AMOUNT_GBP = "amount_gbp"
+PRICE_BASIS = "price_basis"
+DESCRIPTION = "description"
+
+COST_CATEGORIES: tuple[str, ...] = (
+    "equipment",
+    "training",
+    "staff",
+    "licences",
+    "accreditation",
+    "accommodation",
+    "outsourcing",
+    "other",
+)
+COST_KINDS: tuple[str, ...] = ("capital", "recurrent")
+#: ``nominal`` or ``real YYYY-YY`` (real prices of that base financial year).
+PRICE_BASIS_PATTERN = re.compile(r"^(nominal|real (\d{4})-(\d{2}))$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table.
+
+    Parameters
+    ----------
+    name
+        The contract name (lower case, as in the files).
+    type
+        How values are read and checked (see :data:`ColumnType`).
+    required
+        Whether the column must be present.
+    allowed
+        For ``type == "choice"``: the allowed values (lower case).
+    nonnegative
+        For ``type == "number"``: whether negative values are errors.
+    description
+        Plain-words meaning, used in docs and messages.
+    """
+
+    name: str
+    type: ColumnType
+    required: bool = True
+    allowed: tuple[str, ...] | None = None
+    nonnegative: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The specification of one input table.
+
+    Parameters
+    ----------
+    kind
+        ``"panel"``, ``"register"`` or ``"ledger"``.
+    columns
+        The fixed columns, in their conventional order.
+    key
+        Columns whose combination must be unique (one row per key).
+    at_least_one_of
+        Groups of optional columns of which at least one must be present and filled in each row.
+    extra_columns
+        ``"metrics"``: other numeric columns are metrics (panel); ``"error"``: other columns are
+        errors.
+    description
+        One line on what a row means.
+    """
+
+    kind: TableKind
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    at_least_one_of: tuple[tuple[str, ...], ...] = ()
+    extra_columns: Literal["metrics", "error"] = "error"
+    description: str = ""
+    _by_name: Mapping[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", MappingProxyType({c.name: c for c in self.columns}))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """All fixed column names."""
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Names of the required columns."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        """Names of the optional columns."""
+        return tuple(c.name for c in self.columns if not c.required)
+
+    def column(self, name: str) -> Column:
+        """Return the column called ``name`` (``KeyError`` if it is not in the table)."""
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+
+PANEL = TableSchema(
+    kind="panel",
+    columns=(
+        Column(FORCE, "force", description="territorial police force"),
+        Column(PERIOD, "period", description="month, quarter or financial year label"),
+    ),
+    key=(FORCE, PERIOD),
+    extra_columns="metrics",
+    description="one row per force and period; other columns are numeric metrics",
+)
+
+REGISTER = TableSchema(
+    kind="register",
+    columns=(
+        Column(FORCE, "force", description="pilot force"),
+        Column(WAVE, "label", description="pilot wave: an integer or a label"),
+        Column(GO_LIVE, "date_or_period", description="go-live date (YYYY-MM-DD) or period"),
+        Column(ENDED, "date_or_period", required=False, description="end of the pilot, if any"),
+    ),
+    key=(FORCE,),
+    description="one row per pilot force",
+)
+
+LEDGER = TableSchema(
+    kind="ledger",
+    columns=(
+        Column(FORCE, "force", description="force that bore the cost"),
+        Column(DATE, "date", required=False, description="date of the cost (YYYY-MM-DD)"),
+        Column(
+            FINANCIAL_YEAR,
+            "financial_year",
+            required=False,
+            description="UK financial year of the cost (YYYY-YY)",
+        ),
+        Column(CATEGORY, "choice", allowed=COST_CATEGORIES, description="cost category"),
+        Column(KIND, "choice", allowed=COST_KINDS, description="capital or recurrent"),
+        Column(AMOUNT_GBP, "number", nonnegative=True, description="amount in GBP"),
+        Column(
+            PRICE_BASIS,
+            "price_basis",
+            description="'nominal' (cash) or 'real YYYY-YY' (prices of that base year)",
+        ),
+        Column(DESCRIPTION, "text", required=False, description="free text"),
+    ),
+    key=(),
+    at_least_one_of=((DATE, FINANCIAL_YEAR),),
+    description="one row per cost item",
+)
+
+#: Table kind -> schema.
+TABLES: Mapping[str, TableSchema] = MappingProxyType(
+    {"panel": PANEL, "register": REGISTER, "ledger": LEDGER}
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics (configuration)
+# --------------------------------------------------------------------------------------------
+
+Unit = Literal["count", "gbp", "hours", "days", "rate"]
+UNITS: tuple[Unit, ...] = get_args(Unit)
+Better = Literal["lower", "higher", "none"]
+BETTER: tuple[Better, ...] = get_args(Better)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A panel metric.
+
+    Parameters
+    ----------
+    name
+        Column name in the panel.
+    unit
+        ``count``, ``gbp``, ``hours``, ``days`` or ``rate``; ``None`` for a metric found in a
+        file but not in the metrics configuration.
+    description
+        Plain-words meaning.
+    nonnegative
+        Whether negative values are errors.
+    better
+        ``"lower"``, ``"higher"`` or ``"none"``: the direction of improvement.
+    """
+
+    name: str
+    unit: Unit | None
+    description: str = ""
+    nonnegative: bool = False
+    better: Better = "none"
+
+
+def default_metrics_path() -> Path:
+    """Return the path of the bundled ``metrics.toml``."""
+    return Path(str(resources.files("evaluation").joinpath("resources", "metrics.toml")))
+
+
+@functools.cache
+def _load_default_metrics() -> Mapping[str, Metric]:
+    text = resources.files("evaluation").joinpath("resources", "metrics.toml").read_text("utf-8")
+    return _parse_metrics(text, "metrics.toml (bundled)")
+
+
+def load_metrics(path: str | Path | None = None) -> Mapping[str, Metric]:
+    """Load a metrics configuration file (TOML); the bundled one when ``path`` is ``None``.
+
+    A user file replaces the bundled list. Each ``[metrics.<name>]`` table needs ``unit``
+    (one of :data:`UNITS`); ``description``, ``nonnegative`` (default ``true``) and ``better``
+    (one of :data:`BETTER`, default ``"none"``) are optional.
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read or breaks the layout.
+
+    Examples
+    --------
+    >>> m = load_metrics()
+    >>> m["backlog"].unit, m["backlog"].better
+    ('count', 'lower')
+    """
+    if path is None:
+        return _load_default_metrics()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read metrics file {p.name}: {exc}") from exc
+    return _parse_metrics(text, p.name)
+
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _parse_metrics(text: str, source: str) -> Mapping[str, Metric]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"metrics file {source} is not valid TOML: {exc}") from exc
+    table = data.get("metrics")
+    if not isinstance(table, dict) or not table:
+        raise ConfigError(f"metrics file {source} has no [metrics.<name>] tables")
+    reserved = set(PANEL.names)
+    out: dict[str, Metric] = {}
+    for name, spec in table.items():
+        where = f"metrics file {source}, metric {name!r}"
+        if not _NAME_RE.match(name) or name in reserved:
+            raise ConfigError(
+                f"{where}: a metric name must be lower case letters, digits and underscores, "
+                f"and not one of {sorted(reserved)}"
+            )
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected a table of settings")
+        unknown = set(spec) - {"unit", "description", "nonnegative", "better"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown settings {sorted(unknown)}")
+        unit = spec.get("unit")
+        if unit not in UNITS:
+            raise ConfigError(f"{where}: unit must be one of {', '.join(UNITS)}; got {unit!r}")
+        better = spec.get("better", "none")
+        if better not in BETTER:
+            raise ConfigError(f"{where}: better must be one of {', '.join(BETTER)}; got {better!r}")
+        nonneg = spec.get("nonnegative", True)
+        if not isinstance(nonneg, bool):
+            raise ConfigError(f"{where}: nonnegative must be true or false; got {nonneg!r}")
+        desc = spec.get("description", "")
+        if not isinstance(desc, str):
+            raise ConfigError(f"{where}: description must be text")
+        out[name] = Metric(
+            name=name, unit=unit, description=desc, nonnegative=nonneg, better=better
+        )
+    return MappingProxyType(out)
