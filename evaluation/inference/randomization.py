@@ -51,7 +51,7 @@ __all__ = [
 
 
 def count_assignments(cohorts: np.ndarray) -> int:
-    """Number of distinct reassignments of a cohort vector (a multinomial coefficient).
+    """Return the number of distinct reassignments of a cohort vector (multinomial).
 
     Examples
     --------
