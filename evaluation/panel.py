@@ -239,12 +239,12 @@ class Panel:
                     Problem(
                         "duplicated unit-period",
                         file=source,
-                        row=int(r._row),
+                        row=int(row),
                         column=time,
-                        value=f"{r.unit} / {df[time].iloc[int(r._row) - 2]}",
+                        value=f"{u} / {df[time].iloc[int(row) - 2]}",
                         expected="one row per unit and period",
                     )
-                    for r in rows.itertuples()
+                    for row, u in zip(rows["_row"], rows[_UNIT], strict=True)
                 ],
             )
         per_unit = data.groupby(_UNIT, sort=False)[_COHORT].nunique(dropna=False)
@@ -380,7 +380,7 @@ class Panel:
         if self.frequency is None:
             return int(code) if float(code).is_integer() else code
         freq = {"month": "M", "quarter": "Q-DEC", "fy": "Y-MAR"}[self.frequency]
-        return format_period(pd.Period._from_ordinal(int(code), freq=freq))  # type: ignore[attr-defined]
+        return format_period(pd.Period(ordinal=int(code), freq=freq))
 
     # ------------------------------------------------------------------ pure transforms
     def with_cohorts(self, cohorts: pd.Series | dict[object, float]) -> Panel:
