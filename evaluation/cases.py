@@ -826,8 +826,8 @@ def _aggregate(
     if problems:
         summary = "; ".join(f"{msg}: {n:,}" for msg, n in counts)
         raise DataError(
-            f"{source}: {sum(n for _, n in counts):,} problem(s) in {stats['n_rows']:,} rows "
-            f"({summary})",
+            f"{source}: {sum(n for _, n in counts):,} problem(s) in a file of "
+            f"{stats['n_rows']:,} data rows ({summary})",
             problems,
         )
 
