@@ -43,6 +43,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "FileFormat",
     "RawTable",
+    "cell_text",
     "is_formula",
     "read_table",
 ]
@@ -346,7 +347,7 @@ def _excel_column(j: int) -> str:
     return letters
 
 
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
     """Return a cell value as the text a spreadsheet user would see (blank as ``""``)."""
     if value is None:
         return ""
@@ -423,7 +424,7 @@ def _read_xlsx(
             for i, row in enumerate(ws.iter_rows()):
                 values: list[str] = []
                 for j, cell in enumerate(row):
-                    text = _cell_text(cell.value)
+                    text = cell_text(cell.value)
                     if getattr(cell, "data_type", None) == "f":
                         formulas.append((i + 1, j, text))
                     values.append(text)
@@ -547,7 +548,7 @@ def _read_parquet(p: Path, source: str, max_bytes: int) -> pd.DataFrame:
         )
     header = [str(n) for n in table.column_names]
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    rows = [[_cell_text(col[r]) for col in columns] for r in range(table.num_rows)]
+    rows = [[cell_text(col[r]) for col in columns] for r in range(table.num_rows)]
     return _frame_from_rows([header], rows, source)
 
 
