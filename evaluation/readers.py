@@ -66,8 +66,8 @@ _SNIFF_BYTES = 1024 * 1024
 
 #: Text a spreadsheet would treat as a formula: ``=`` or ``@`` first, or ``+``/``-`` followed by
 #: something other than a digit or a decimal point (``-5`` and ``+.5`` are numbers); a leading
-#: tab or carriage return before one of those counts too.
-FORMULA_PATTERN = re.compile(r"^[\t\r]*(?:[=@]|[+\-](?![0-9.]))", re.DOTALL)
+#: tab or carriage return before one of those counts too. A lone ``-`` (a common "nil") is text.
+FORMULA_PATTERN = re.compile(r"^[\t\r]*(?:[=@]|[+\-](?![0-9.]|$))", re.DOTALL)
 
 _HINTS = {
     ".xls": "save it as .xlsx (Excel Workbook) or CSV UTF-8",
@@ -509,6 +509,13 @@ def _read_parquet(p: Path, source: str, max_bytes: int) -> pd.DataFrame:
         meta = pf.metadata
         uncompressed = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         limit = _UNCOMPRESSED_FACTOR * max_bytes
+        cells = meta.num_rows * max(meta.num_columns, 1)
+        if cells > max_bytes // 2:
+            raise _fail(
+                source,
+                f"the Parquet file would expand to {cells:,} cells, more than the "
+                f"{max_bytes // 2:,} allowed for a {max_bytes / 1e6:.1f} MB size limit; not read",
+            )
         if uncompressed > limit:
             raise _fail(
                 source,
