@@ -473,8 +473,9 @@ def _capped(
 def _structural_problems(con: duckdb.DuckDBPyConnection, source: str, cap: int) -> list[Problem]:
     try:
         rows = con.execute(
-            "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors "
-            "ORDER BY line"
+            "SELECT line, string_agg(DISTINCT column_name, ', ' ORDER BY column_name), "
+            "min(error_type), min(csv_line), min(error_message) FROM reject_errors "
+            "GROUP BY line ORDER BY line"
         ).fetchall()
     except duckdb.CatalogException:  # no line was rejected
         return []
@@ -728,7 +729,7 @@ def _aggregate(
 ) -> tuple[pd.DataFrame, CaseReport]:
     # 1. header and column types (reads only the start of the file)
     try:
-        described = con.execute(f"DESCRIBE {_scan(file, kind, rejects=False)}").fetchall()
+        described = con.execute(f"DESCRIBE {_scan(file, kind, rejects=True)}").fetchall()
     except duckdb.Error as exc:
         raise _read_error(exc, source) from None
     types = {str(name): str(kind_) for name, kind_, *_ in described if name != "_rn"}
@@ -753,7 +754,8 @@ def _aggregate(
     try:
         cur = con.execute(f"SELECT {', '.join(parts)} FROM typed")
         names = [d[0] for d in cur.description]
-        row = cur.fetchone()
+        fetched = cur.fetchall()
+        row = fetched[0] if fetched else None
     except duckdb.Error as exc:
         raise _read_error(exc, source) from None
     if row is None:  # pragma: no cover - an aggregate always returns one row
