@@ -63,9 +63,7 @@ IMPUTATION_INFERENCE = ("cr3", "ri")
 
 
 # ---------------------------------------------------------------------------------- the core
-def _fe_fit(
-    W: np.ndarray, Z: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _fe_fit(W: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares unit + period effects on the cells where ``W`` is 1, batched.
 
     Minimises ``sum_it W_bit (Z_bitm - a_bim - l_btm)^2`` separately for every batch ``b`` and
@@ -87,7 +85,7 @@ def _fe_fit(
         Unit effects (B, N, m), period effects (B, T, m), fitting cells per unit (B, N) and per
         period (B, T). Effects of units or periods without fitting cells are 0 (not identified).
     """
-    B, N, T = W.shape
+    T = W.shape[2]
     n = W.sum(axis=2)
     D = W.sum(axis=1)
     inv_n = np.divide(1.0, n, out=np.zeros_like(n), where=n > 0)
@@ -144,14 +142,14 @@ def _targets(
     """
     cohorts = np.atleast_2d(np.asarray(cohorts, dtype=float))
     B = cohorts.shape[0]
-    O = layout.observed.astype(float)
+    obs = layout.observed.astype(float)
     if keep is not None:
-        O = O * keep[:, None]
+        obs = obs * keep[:, None]
     t = layout.times.astype(float)
     g = cohorts[:, :, None]
     post = t[None, None, :] >= g  # (B, N, T)
-    W = O[None] * (~post)
-    Tr = O[None] * post
+    W = obs[None] * (~post)
+    Tr = obs[None] * post
     K = layout.X.shape[2]
     k_pre = layout.pretrends
     event = t[None, None, :] - g  # -inf for never-treated after subtraction of inf
