@@ -183,18 +183,31 @@ def read_table(
     formula_cells: list[tuple[int, int, str]] = []
     sheet_used: str | None = None
     if fmt == "csv":
-        frame = _read_csv(p, source)
+        frame, trailing = _read_csv(p, source)
     elif fmt == "xlsx":
-        frame, sheet_used, formula_cells = _read_xlsx(p, source, sheet, max_bytes)
+        frame, trailing, sheet_used, formula_cells = _read_xlsx(p, source, sheet, max_bytes)
     else:
-        frame = _read_parquet(p, source, max_bytes)
+        frame, trailing = _read_parquet(p, source, max_bytes)
 
     if len(frame) == 0:
-        raise _fail(
-            source, "the file has a header row but no data rows", expected="at least one data row"
+        message = "the file has a header row but no data rows"
+        raise DataError(
+            f"cannot read {source}: {message}",
+            [Problem(message, file=source, row=2, expected="at least one data row")],
         )
     frame = _apply_mapping(frame, source, columns)
     problems = _formula_cells(frame, source, formula_cells)
+    if trailing:
+        first = len(frame) + 2
+        problems.append(
+            Problem(
+                f"{trailing} blank rows after the last data row (rows {first} to "
+                f"{first + trailing - 1}) are not data; ignored",
+                file=source,
+                row=first,
+                severity="info",
+            )
+        )
     problems.extend(_formula_strings(frame, source, exclude=problems))
     return RawTable(
         frame=frame, source=source, format=fmt, sheet=sheet_used, problems=tuple(problems)
@@ -232,7 +245,7 @@ def _check_text_file(p: Path, source: str) -> None:
                 )
 
 
-def _read_csv(p: Path, source: str) -> pd.DataFrame:
+def _read_csv(p: Path, source: str) -> tuple[pd.DataFrame, int]:
     _check_text_file(p, source)
     try:
         data = pd.read_csv(
@@ -274,19 +287,22 @@ def _read_csv(p: Path, source: str) -> pd.DataFrame:
             ) from exc
         raise _fail(source, f"malformed CSV: {msg}") from exc
     data = data.fillna("")
-    return _frame_from_rows(
+    frame, trailing = _frame_from_rows(
         [list(map(str, data.iloc[0]))],
         data.iloc[1:].astype(str).to_numpy().tolist(),
         source,
     )
+    return frame, trailing
 
 
-def _frame_from_rows(header_rows: list[list[str]], rows: list[list[Any]], source: str) -> Any:
+def _frame_from_rows(
+    header_rows: list[list[str]], rows: list[list[Any]], source: str
+) -> tuple[pd.DataFrame, int]:
     """Make a text frame from a header and rows; trailing blank rows and columns are dropped.
 
     Blank columns with no header at the right-hand edge, and blank rows after the last data
     row, are spreadsheet formatting rather than data. Anything else blank is kept so that
-    validation can report it.
+    validation can report it. Returns the frame and the number of trailing blank rows dropped.
     """
     header = [str(h).strip() for h in header_rows[0]]
     longest = max((len(r) for r in rows), default=0)
@@ -298,8 +314,10 @@ def _frame_from_rows(header_rows: list[list[str]], rows: list[list[Any]], source
         width -= 1
     header = header[:width]
     rows = [r[:width] for r in rows]
+    n_data = len(rows)
     while rows and all(str(v).strip() == "" for v in rows[-1]):
         rows.pop()
+    trailing = n_data - len(rows)
     if width == 0:
         raise _fail(source, "the file has no header row", expected="a header row of column names")
     problems = []
@@ -331,10 +349,10 @@ def _frame_from_rows(header_rows: list[list[str]], rows: list[list[Any]], source
         raise DataError(f"cannot read {source}: bad header row", problems)
     columns = pd.Index(header, dtype=object)
     if not rows:
-        return pd.DataFrame(columns=columns, dtype=str)
+        return pd.DataFrame(columns=columns, dtype=str), trailing
     frame = pd.DataFrame(rows, columns=columns, dtype=str)
     frame.index = pd.RangeIndex(len(frame))
-    return frame
+    return frame, trailing
 
 
 def _excel_column(j: int) -> str:
@@ -378,7 +396,7 @@ def cell_text(value: object) -> str:
 
 def _read_xlsx(
     p: Path, source: str, sheet: str | None, max_bytes: int
-) -> tuple[pd.DataFrame, str, list[tuple[int, int, str]]]:
+) -> tuple[pd.DataFrame, int, str, list[tuple[int, int, str]]]:
     """Read one worksheet; return the frame, the sheet name and the formula cells.
 
     Formula cells are returned as ``(spreadsheet row, 0-based column, formula text)``.
@@ -439,8 +457,8 @@ def _read_xlsx(
             f"sheet {sheet_used!r} is empty (or its first row, the header, is blank)",
             expected="a header row and data rows",
         )
-    frame = _frame_from_rows([rows[0]], rows[1:], source)
-    return frame, sheet_used, formulas
+    frame, trailing = _frame_from_rows([rows[0]], rows[1:], source)
+    return frame, trailing, sheet_used, formulas
 
 
 def _formula_cells(
@@ -500,7 +518,7 @@ def _check_zip(p: Path, source: str, max_bytes: int) -> None:
                 )
 
 
-def _read_parquet(p: Path, source: str, max_bytes: int) -> pd.DataFrame:
+def _read_parquet(p: Path, source: str, max_bytes: int) -> tuple[pd.DataFrame, int]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
