@@ -1,0 +1,272 @@
+"""Dynamic two-way fixed effects event study with a joint pre-trend test.
+
+The outcome is regressed on relative-time dummies ``1[t - cohort = e]`` for treated units, with
+unit and time effects; never-treated units are the comparison group (they have no dummies).
+The reference period (default ``e = -1``) is omitted, so every coefficient is relative to it.
+With ``bin_endpoints=True`` event times beyond the window are pooled into the end bins
+(``e <= -leads`` and ``e >= lags``); otherwise treated unit-periods outside the window are
+dropped from the sample.
+
+Under staggered adoption with heterogeneous effects these coefficients can be contaminated by
+other periods' effects (Sun and Abraham 2021); they are reported as a diagnostic beside the
+heterogeneity-robust estimators.
+
+``overall`` is the simple average of the post-treatment coefficients (``e = 0 .. lags``),
+estimated as a single coefficient of a reparametrised regression so that every inference method
+(including the wild bootstrap) applies to it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaluation.design import design_warnings, recommended_inference
+from evaluation.errors import ConfigError, EstimationError
+from evaluation.estimators._fe import linear_problem, ols
+from evaluation.estimators.twfe import (
+    STAGGERED_WARNING,
+    _check_outcome,
+    _covariate_matrix,
+    _run_inference,
+)
+from evaluation.inference.base import InferenceSettings, LinearProblem
+from evaluation.panel import Panel
+from evaluation.results import DidResult, Estimate
+
+__all__ = ["event_time_design", "fit_event_study"]
+
+_ES_INFERENCE = ("cr1", "cr3", "wild")
+
+
+def event_time_design(
+    panel: Panel,
+    *,
+    leads: int | None = None,
+    lags: int | None = None,
+    reference: int = -1,
+    bin_endpoints: bool = True,
+) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """Return ``(dummies, event_times, keep)`` for the event-study regression.
+
+    ``dummies`` has one column per event time in ``event_times`` (the reference omitted), rows
+    for the kept unit-periods ``keep`` (a boolean mask over panel rows).
+    """
+    e = panel.event_time  # NaN for never treated
+    treated_rows = np.isfinite(e)
+    if not treated_rows.any():
+        raise EstimationError("no treated unit-periods")
+    e_min, e_max = int(np.nanmin(e)), int(np.nanmax(e))
+    lo = e_min if leads is None else -int(leads)
+    hi = e_max if lags is None else int(lags)
+    if leads is not None and leads < 1:
+        raise ConfigError(f"leads must be a positive integer; got {leads!r}")
+    if lags is not None and lags < 0:
+        raise ConfigError(f"lags must be a non-negative integer; got {lags!r}")
+    if not lo <= reference <= hi:
+        raise ConfigError(f"reference {reference} is outside the event window [{lo}, {hi}]")
+    keep = np.ones(len(e), dtype=bool)
+    ee = e.copy()
+    if bin_endpoints:
+        ee = np.where(treated_rows, np.clip(ee, lo, hi), np.nan)
+    else:
+        keep = ~treated_rows | ((e >= lo) & (e <= hi))
+    times = [t for t in range(lo, hi + 1) if t != reference]
+    present = set(np.unique(ee[keep & treated_rows]).astype(int).tolist())
+    times = [t for t in times if t in present]
+    dummies = np.zeros((int(keep.sum()), len(times)))
+    ek = ee[keep]
+    for j, t in enumerate(times):
+        dummies[:, j] = (ek == t).astype(float)
+    return dummies, times, keep
+
+
+def fit_event_study(
+    panel: Panel,
+    outcome: str,
+    *,
+    leads: int | None = None,
+    lags: int | None = None,
+    reference: int = -1,
+    bin_endpoints: bool = True,
+    covariates: Sequence[str] = (),
+    inference: str | None = None,
+    settings: InferenceSettings | None = None,
+) -> DidResult:
+    """Dynamic TWFE event study with never-treated units as controls.
+
+    Parameters
+    ----------
+    panel
+        The panel; it must contain never-treated units.
+    outcome
+        Outcome column.
+    leads, lags
+        Window ``[-leads, lags]`` of event times (periods relative to the first treated
+        period); ``None`` uses the full observed range.
+    reference
+        Omitted event time (default -1, the period before treatment).
+    bin_endpoints
+        Pool event times beyond the window into the end bins (default) or drop those
+        unit-periods.
+    covariates
+        Time-varying covariates.
+    inference, settings
+        ``"cr1"``, ``"cr3"`` or ``"wild"``; ``None`` picks the recommended method (``"ri"``
+        is not offered for the event study and falls back to ``"wild"``).
+
+    Returns
+    -------
+    DidResult
+        ``event_study`` with rows for every event time (the reference row has estimate 0 and
+        no standard error); ``overall`` the average post-treatment coefficient;
+        ``info["pretrend"]`` the joint test that all lead coefficients are zero: ``statistic``
+        (Wald, with the chosen cluster-robust covariance), ``df``, ``p_value``; for CR1/CR3 the
+        p-value is from ``F(df, G-1)`` of ``statistic/df``; for the wild bootstrap it is a joint
+        wild cluster restricted bootstrap Wald test.
+    """
+    settings = settings or InferenceSettings()
+    y_all = _check_outcome(panel, outcome)
+    if panel.n_never_treated == 0:
+        raise EstimationError(
+            "the event study uses never-treated units as controls and the panel has none"
+        )
+    dummies, times, keep = event_time_design(
+        panel, leads=leads, lags=lags, reference=reference, bin_endpoints=bin_endpoints
+    )
+    covariates = tuple(covariates)
+    w = _covariate_matrix(panel, covariates)[keep]
+    y = y_all[keep]
+    unit = np.unique(panel.unit_index[keep], return_inverse=True)[1]
+    time = np.unique(panel.time_index[keep], return_inverse=True)[1]
+    X = np.column_stack([dummies, w])
+    k_e = len(times)
+    names = [f"e{t}" for t in times]
+    lp = linear_problem(y, X, unit, time, names=names, targets=range(k_e))
+    beta = ols(lp.y, lp.X)[:k_e]
+
+    name = inference or recommended_inference(panel, "event_study")
+    if name == "ri" and inference is None:
+        name = "wild"
+    out = _run_inference(name, [lp], settings, "event_study", _ES_INFERENCE)
+
+    post = [j for j, t in enumerate(times) if t >= 0]
+    if not post:
+        raise EstimationError("no post-treatment event times in the window")
+    overall_lp = _average_problem(lp, post)
+    overall_beta = float(ols(overall_lp.y, overall_lp.X)[0])
+    overall_out = _run_inference(name, [overall_lp], settings, "event_study", _ES_INFERENCE)
+
+    rows = pd.DataFrame(
+        {
+            "event_time": times,
+            "estimate": beta,
+            "se": out.se,
+            "ci_low": out.ci_low,
+            "ci_high": out.ci_high,
+        }
+    )
+    ref = pd.DataFrame(
+        {
+            "event_time": [reference],
+            "estimate": [0.0],
+            "se": [np.nan],
+            "ci_low": [np.nan],
+            "ci_high": [np.nan],
+        }
+    )
+    table = pd.concat([rows, ref]).sort_values("event_time").reset_index(drop=True)
+    table["p_value"] = table["event_time"].map(dict(zip(times, out.p_value, strict=True)))
+
+    leads_idx = [j for j, t in enumerate(times) if t < 0]
+    pretrend = _pretrend(lp, leads_idx, name, settings) if leads_idx else None
+    warnings = list(design_warnings(panel, name, "event_study"))
+    if len(panel.cohorts) > 1:
+        warnings.append(STAGGERED_WARNING)
+    info: dict[str, object] = {
+        "pretrend": pretrend,
+        "reference": reference,
+        "window": [min(*times, reference), max(*times, reference)],
+        "bin_endpoints": bin_endpoints,
+        "overall": "average of post-treatment event-time coefficients",
+        "inference": dict(out.info),
+    }
+    return DidResult(
+        method="event_study",
+        control="never",
+        outcome=outcome,
+        n_units=panel.n_units,
+        n_periods=panel.n_periods,
+        n_treated_units=panel.n_treated_units,
+        overall=Estimate(
+            estimate=overall_beta,
+            se=float(overall_out.se[0]),
+            ci_low=float(overall_out.ci_low[0]),
+            ci_high=float(overall_out.ci_high[0]),
+            p_value=float(overall_out.p_value[0]),
+            inference=overall_out.method,
+            level=settings.level,
+        ),
+        event_study=table,
+        warnings=tuple(warnings),
+        info=info,
+    )
+
+
+def _average_problem(lp: LinearProblem, cols: list[int]) -> LinearProblem:
+    """Reparametrise so the mean of ``beta[cols]`` is the coefficient of column 0.
+
+    With ``theta = mean(beta_c)``, ``beta_c0 = m theta - sum_{c != c0} beta_c``, so the design
+    becomes ``[m x_c0, x_c - x_c0 (c != c0), other columns]``.
+    """
+    X = np.asarray(lp.X)
+    c0, rest = cols[0], cols[1:]
+    theta = len(cols) * X[:, c0]
+    diffs = X[:, rest] - X[:, [c0]]
+    others = np.delete(X, cols, axis=1)
+    return LinearProblem(
+        y=lp.y,
+        X=np.column_stack([theta, diffs, others]),
+        clusters=lp.clusters,
+        targets=(0,),
+        names=("post_average",),
+        df_absorbed=lp.df_absorbed,
+        absorbed_nested=lp.absorbed_nested,
+    )
+
+
+def _pretrend(
+    lp: LinearProblem, leads_idx: list[int], name: str, settings: InferenceSettings
+) -> dict[str, object]:
+    """Joint Wald test that the lead coefficients are zero."""
+    from evaluation.inference.cluster import cr1_vcov, cr3_vcov, jackknife_estimates
+
+    g = len(np.unique(lp.clusters))
+    q = len(leads_idx)
+    if name == "wild":
+        from evaluation.inference.wild import draw_wild_weights, wild_wald_test
+
+        weights, _ = draw_wild_weights(
+            settings.weights, g, settings.reps, settings.rng, settings.enumerate_max
+        )
+        res = wild_wald_test(lp, leads_idx, weights=weights)
+        return {**res, "vcov": "cr1", "test": "wild cluster restricted bootstrap Wald"}
+    beta, v1 = cr1_vcov(lp)
+    if name == "cr3":
+        vcov = cr3_vcov(jackknife_estimates(lp))
+    else:
+        vcov = v1
+    b = beta[leads_idx]
+    stat = float(b @ np.linalg.solve(vcov[np.ix_(leads_idx, leads_idx)], b))
+    p = float(stats.f.sf(stat / q, q, g - 1))
+    return {
+        "statistic": stat,
+        "df": q,
+        "df_denom": g - 1,
+        "p_value": p,
+        "vcov": name,
+        "test": "Wald, F(df, G-1) on statistic/df",
+    }
