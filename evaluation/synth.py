@@ -56,10 +56,23 @@ import pandas as pd
 
 from evaluation.errors import ConfigError, check_option
 from evaluation.periods import format_period, parse_period
+from evaluation.schema import (
+    AMOUNT_GBP,
+    CATEGORY,
+    DATE,
+    DESCRIPTION,
+    FINANCIAL_YEAR,
+    FORCE,
+    FORCES,
+    GO_LIVE,
+    KIND,
+    PERIOD,
+    PRICE_BASIS,
+    WAVE,
+    suggest_force,
+)
 
 __all__ = [
-    "COST_CATEGORIES",
-    "COST_KINDS",
     "DEFAULT_SEED",
     "EFFECT_TARGETS",
     "GENERATOR_VERSION",
@@ -117,18 +130,6 @@ EFFECT_TARGETS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-#: Ledger categories and kinds of the cost ledger contract.
-COST_CATEGORIES: tuple[str, ...] = (
-    "equipment",
-    "training",
-    "staff",
-    "licences",
-    "accreditation",
-    "accommodation",
-    "outsourcing",
-    "other",
-)
-COST_KINDS: tuple[str, ...] = ("capital", "recurrent")
 
 #: Files written by :func:`write_synth` (besides ``manifest.json``), in order.
 SAMPLE_FILES: tuple[str, ...] = (
@@ -167,14 +168,14 @@ _UNITS = {
 }
 _DAYS_PER_MONTH = 365.25 / 12
 _LEDGER_COLUMNS = (
-    "force",
-    "date",
-    "financial_year",
-    "category",
-    "kind",
-    "amount_gbp",
-    "price_basis",
-    "description",
+    FORCE,
+    DATE,
+    FINANCIAL_YEAR,
+    CATEGORY,
+    KIND,
+    AMOUNT_GBP,
+    PRICE_BASIS,
+    DESCRIPTION,
 )
 _TRUTH_DECIMALS = 6
 
@@ -451,9 +452,8 @@ class SynthData:
         ``force, period`` and the ten metrics, sorted by force and period; missing force-periods
         are absent rows (never NaN values).
     register
-        All 43 forces: ``force, region, officers_fte, role`` (``pilot``/``comparison``),
-        ``wave`` (blank for comparison forces) and ``go_live_date`` (``YYYY-MM-DD``, first of
-        the month; blank for comparison forces).
+        The pilot register: ``force, wave, go_live`` (``YYYY-MM-DD``, first of the month), one
+        row per pilot force; the other forces are comparison forces (never treated).
     ledger
         Pilot costs: ``force, date, financial_year, category, kind, amount_gbp, price_basis,
         description`` (nominal GBP).
@@ -483,14 +483,10 @@ class SynthData:
 
 
 # ----------------------------------------------------------------------------- validation
-def _forces() -> tuple[tuple[str, ...], np.ndarray, tuple[str, ...]]:
-    """Return force names, officers FTE and regions from the forces registry."""
-    from evaluation.schema import FORCES
-
+def _forces() -> tuple[tuple[str, ...], np.ndarray]:
+    """Return force names and officers FTE from the forces registry (``forces.csv`` order)."""
     names = tuple(FORCES)
-    fte = np.array([FORCES[n].officers_fte for n in names], dtype=float)
-    regions = tuple(FORCES[n].region for n in names)
-    return names, fte, regions
+    return names, np.array([FORCES[n].officers_fte for n in names], dtype=float)
 
 
 def _month(label: str, what: str) -> pd.Period:
@@ -543,8 +539,6 @@ def _validate(config: SynthConfig, names: Sequence[str]) -> None:
     fixed_names: set[str] = set()
     for force, label in config.fixed_pilots:
         if force not in names:
-            from evaluation.schema import suggest_force
-
             hint = suggest_force(force)
             extra = f" (did you mean {hint!r}?)" if hint else ""
             raise ConfigError(f"fixed pilot {force!r} is not a force{extra}")
@@ -876,7 +870,7 @@ def _child_rngs(rng: np.random.Generator) -> list[np.random.Generator]:
 
 
 def _simulate(config: SynthConfig, streams: Sequence[np.random.Generator]) -> SynthArrays:
-    names, fte, _ = _forces()
+    names, fte = _forces()
     _validate(config, names)
     start, n_months = _months(config)
     cohort, wave = _select_pilots(config, names, fte, streams[0])
@@ -1053,36 +1047,31 @@ def _missing_cells(
 def _panel(arrays: SynthArrays, keep: np.ndarray, rounding: bool) -> pd.DataFrame:
     f_idx, t_idx = np.nonzero(keep)  # row-major: sorted by force then period
     cols: dict[str, Any] = {
-        "force": np.asarray(arrays.forces, dtype=object)[f_idx],
-        "period": np.asarray(arrays.periods, dtype=object)[t_idx],
+        FORCE: np.asarray(arrays.forces, dtype=object)[f_idx],
+        PERIOD: np.asarray(arrays.periods, dtype=object)[t_idx],
     }
     for metric in METRICS:
         values = arrays.y1[metric][f_idx, t_idx]
         cols[metric] = values.astype(np.int64) if rounding and metric in _INTEGER else values
     frame = pd.DataFrame(cols)
-    return frame.astype({"force": "str", "period": "str"})
+    return frame.astype({FORCE: "str", PERIOD: "str"})
 
 
 def _register(config: SynthConfig, arrays: SynthArrays) -> pd.DataFrame:
-    names, fte, regions = _forces()
-    go_live: list[str | None] = []
-    for w in arrays.wave:
-        if w < 0:
-            go_live.append(None)
-        else:
-            label = config.waves[int(w)][0]
-            go_live.append(_month(label, "go-live").start_time.strftime("%Y-%m-%d"))
+    """Return the pilot register of the contract: one row per pilot force (wave, go-live)."""
+    pilots = np.flatnonzero(arrays.wave >= 0)
+    go_live = [
+        _month(config.waves[int(arrays.wave[i])][0], "go-live").start_time.strftime("%Y-%m-%d")
+        for i in pilots
+    ]
     frame = pd.DataFrame(
         {
-            "force": list(names),
-            "region": list(regions),
-            "officers_fte": fte.round().astype(np.int64),
-            "role": np.where(arrays.wave >= 0, "pilot", "comparison"),
-            "wave": pd.array([int(w) + 1 if w >= 0 else None for w in arrays.wave], dtype="Int64"),
-            "go_live_date": pd.array(go_live, dtype="str"),
+            FORCE: pd.array([arrays.forces[i] for i in pilots], dtype="str"),
+            WAVE: arrays.wave[pilots].astype(np.int64) + 1,
+            GO_LIVE: pd.array(go_live, dtype="str"),
         }
     )
-    return frame
+    return frame.sort_values([GO_LIVE, FORCE], kind="stable").reset_index(drop=True)
 
 
 def _fy_label(fy_start_year: int) -> str:
@@ -1135,7 +1124,7 @@ def _ledger_items(
 
 def _ledger(config: SynthConfig, arrays: SynthArrays, rng: np.random.Generator) -> pd.DataFrame:
     c = config.costs
-    names, fte, _ = _forces()
+    names, fte = _forces()
     start, n_months = _months(config)
     end = start + (n_months - 1)
     base_fy = int(parse_period(c.price_year, "fy").year) - 1
@@ -1146,23 +1135,21 @@ def _ledger(config: SynthConfig, arrays: SynthArrays, rng: np.random.Generator) 
             fy = _fy_of(when)
             records.append(
                 {
-                    "force": names[i],
-                    "date": when.start_time.strftime("%Y-%m-%d"),
-                    "financial_year": _fy_label(fy),
-                    "category": category,
-                    "kind": kind,
-                    "amount_gbp": amount * (1.0 + c.inflation) ** (fy - base_fy),
-                    "price_basis": "nominal",
-                    "description": text,
+                    FORCE: names[i],
+                    DATE: when.start_time.strftime("%Y-%m-%d"),
+                    FINANCIAL_YEAR: _fy_label(fy),
+                    CATEGORY: category,
+                    KIND: kind,
+                    AMOUNT_GBP: amount * (1.0 + c.inflation) ** (fy - base_fy),
+                    PRICE_BASIS: "nominal",
+                    DESCRIPTION: text,
                 }
             )
     frame = pd.DataFrame.from_records(records, columns=list(_LEDGER_COLUMNS))
     noise = np.exp(c.noise_sd * rng.standard_normal(len(frame)))
-    frame["amount_gbp"] = np.round(frame["amount_gbp"].to_numpy(dtype=float) * noise).astype(
-        np.int64
-    )
-    frame = frame.sort_values(["force", "date", "kind", "category"], kind="stable")
-    text_columns = [col for col in _LEDGER_COLUMNS if col != "amount_gbp"]
+    frame[AMOUNT_GBP] = np.round(frame[AMOUNT_GBP].to_numpy(dtype=float) * noise).astype(np.int64)
+    frame = frame.sort_values([FORCE, DATE, KIND, CATEGORY], kind="stable")
+    text_columns = [col for col in _LEDGER_COLUMNS if col != AMOUNT_GBP]
     return frame.reset_index(drop=True).astype(dict.fromkeys(text_columns, "str"))
 
 
@@ -1193,8 +1180,8 @@ def generate(
     >>> data = generate(SynthConfig(), np.random.default_rng(7))
     >>> data.truth_summary.set_index("metric").loc["devices_received", "att"]
     np.float64(0.0)
-    >>> sorted(data.register["role"].unique())
-    ['comparison', 'pilot']
+    >>> data.register.groupby("wave").size().tolist()
+    [3, 5, 6]
     """
     config = SynthConfig() if config is None else config
     if rng is None:
@@ -1209,16 +1196,16 @@ def generate(
         missing.append(
             pd.DataFrame(
                 {
-                    "force": np.asarray(arrays.forces, dtype=object)[f_idx],
-                    "period": np.asarray(arrays.periods, dtype=object)[t_idx],
+                    FORCE: np.asarray(arrays.forces, dtype=object)[f_idx],
+                    PERIOD: np.asarray(arrays.periods, dtype=object)[t_idx],
                     "reason": reason,
                 }
             )
         )
     missing_frame = (
         pd.concat(missing, ignore_index=True)
-        .astype({"force": "str", "period": "str", "reason": "str"})
-        .sort_values(["force", "period"], kind="stable")
+        .astype({FORCE: "str", PERIOD: "str", "reason": "str"})
+        .sort_values([FORCE, PERIOD], kind="stable")
         .reset_index(drop=True)
     )
     truth = _truth(arrays)
@@ -1306,13 +1293,13 @@ def _fmt(x: float) -> str:
 def _readme_tables(data: SynthData) -> dict[str, str]:
     """Markdown tables of the README: waves, effects, truth, missing rows, costs."""
     cfg = data.config
-    pilots = data.register[data.register["role"] == "pilot"]
+    pilots = data.register
     waves = pd.DataFrame(
         {
             "wave": [w + 1 for w in range(len(cfg.waves))],
             "go-live": [_month(g, "go-live").start_time.strftime("%Y-%m-%d") for g, _ in cfg.waves],
             "forces": [
-                ", ".join(pilots.loc[pilots["wave"] == w + 1, "force"]) or "(none)"
+                ", ".join(pilots.loc[pilots[WAVE] == w + 1, FORCE]) or "(none)"
                 for w in range(len(cfg.waves))
             ],
         }
@@ -1344,7 +1331,7 @@ def _readme_tables(data: SynthData) -> dict[str, str]:
         }
     )
     rnd = data.missing[data.missing["reason"] == "random"]
-    by_force = rnd.groupby("force", sort=True)["period"].agg(", ".join)
+    by_force = rnd.groupby(FORCE, sort=True)[PERIOD].agg(", ".join)
     missing = pd.DataFrame({"force": by_force.index, "absent periods": by_force.to_numpy()})
     costs = data.ledger.groupby(["kind", "category"], sort=True)["amount_gbp"].sum()
     costs_frame = costs.reset_index()
@@ -1377,9 +1364,9 @@ checks that the bundled files equal what `evaluation.synth.generate` produces fo
 - `panel.csv`: {n_rows} rows, one per force and {freq} from {start} to {end}: `force`,
   `period` and the ten metrics. Missing force-periods are **absent rows**, never blank or NaN
   values.
-- `register.csv`: all 43 forces: `force, region, officers_fte, role` (`pilot` or
-  `comparison`), `wave` and `go_live_date` (`YYYY-MM-DD`, the first of the month). Comparison
-  forces are never treated and have a blank `wave` and `go_live_date`.
+- `register.csv`: the pilot register, one row per pilot force: `force`, `wave` (1, 2, ...) and
+  `go_live` (`YYYY-MM-DD`, the first of the month). Forces not in the register are comparison
+  forces, never treated.
 - `costs.csv`: the pilots' cost ledger: `force, date, financial_year, category, kind,
   amount_gbp, price_basis, description`, in nominal (cash) GBP.
 - `truth.csv`: the true effects, per metric, cohort (go-live period) and period: `event_time`,
@@ -1478,11 +1465,11 @@ def render_readme(data: SynthData, *, seed: int | None, command: str | None) -> 
     tables = _readme_tables(data)
     late = data.missing[data.missing["reason"] == "late"]
     if len(late):
-        force = late["force"].iloc[0]
-        role = data.register.set_index("force").loc[force, "role"]
+        force = late[FORCE].iloc[0]
+        role = "pilot" if force in set(data.register[FORCE]) else "comparison"
         late_text = (
             f"**{force}** (a {role} force) reports late: its last {len(late)} period(s) "
-            f"({', '.join(late['period'])}) are absent."
+            f"({', '.join(late[PERIOD])}) are absent."
         )
     else:
         late_text = "No force reports late."

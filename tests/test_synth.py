@@ -21,9 +21,8 @@ import pytest
 
 from evaluation.cli import main as cli_main
 from evaluation.errors import ConfigError
+from evaluation.schema import COST_CATEGORIES, COST_KINDS, FORCE_NAMES
 from evaluation.synth import (
-    COST_CATEGORIES,
-    COST_KINDS,
     DEFAULT_SEED,
     METRICS,
     SAMPLE_FILES,
@@ -144,8 +143,7 @@ def test_cli_pilots_per_wave_and_quarter(tmp_path):
     assert cli_main(["synth", "--seed", "2", "--freq", "quarter", "--pilots-per-wave",
                      "2,2,2,2", "--out", str(out)]) == 0  # fmt: skip
     reg = pd.read_csv(out / "register.csv")
-    pilots = reg[reg["role"] == "pilot"]
-    assert pilots.groupby("go_live_date").size().to_dict() == {
+    assert reg.groupby("go_live").size().to_dict() == {
         "2022-04-01": 2,
         "2023-04-01": 2,
         "2024-04-01": 2,
@@ -276,7 +274,7 @@ def test_summary_is_simple_att_over_treated_force_periods(default_data):
 
 def _naive_did(panel: pd.DataFrame, register: pd.DataFrame, metric: str, go_live: str):
     """2x2 DiD by hand from the written tables: (T post - T pre) - (C post - C pre)."""
-    pilots = set(register.loc[register["role"] == "pilot", "force"])
+    pilots = set(register["force"])
     treated = panel["force"].isin(pilots)
     post = panel["period"] >= go_live
     y = panel[metric]
@@ -311,7 +309,7 @@ def test_naive_did_on_bundled_style_data_is_close():
     """With noise, the naive DiD lands near the truth for a large, clear effect."""
     cfg = replace(SynthConfig(), waves=(("2022-04", 14),), late_reporting_force=None)
     data = _gen(cfg, seed=32)
-    rate = data.panel.merge(data.register[["force", "officers_fte"]], on="force")
+    rate = data.panel.copy()
     rate["share"] = rate["outsourced_exams"] / rate["devices_examined"]
     did, t_pre = _naive_did(rate, data.register, "share", "2022-04")
     # share falls by 0.3 x 1.2 x mean path (18-month ramp over 48 months): about -29% of t_pre
@@ -380,14 +378,27 @@ def test_quarterly_aggregates_the_monthly_draw():
 
 def test_pilot_waves_and_register(default_data):
     reg = default_data.register
-    assert len(reg) == 43 and reg["force"].is_unique
-    pilots = reg[reg["role"] == "pilot"]
-    assert pilots.groupby("wave").size().to_dict() == {1: 3, 2: 5, 3: 6}
-    assert pilots.set_index("force").loc["Avon and Somerset", "wave"] == 1
+    assert list(reg.columns) == ["force", "wave", "go_live"]
+    assert len(reg) == 14 and reg["force"].is_unique and reg["force"].isin(FORCE_NAMES).all()
+    assert reg.groupby("wave").size().to_dict() == {1: 3, 2: 5, 3: 6}
+    assert reg.set_index("force").loc["Avon and Somerset", "wave"] == 1
     dates = {1: "2022-04-01", 2: "2023-04-01", 3: "2024-04-01"}
-    assert (pilots["go_live_date"] == pilots["wave"].map(dates)).all()
-    comparison = reg[reg["role"] == "comparison"]
-    assert comparison["wave"].isna().all() and comparison["go_live_date"].isna().all()
+    assert (reg["go_live"] == reg["wave"].map(dates)).all()
+    arrays = default_data.arrays
+    in_register = np.isin(np.asarray(arrays.forces), reg["force"].to_numpy())
+    np.testing.assert_array_equal(in_register, arrays.cohort >= 0)
+
+
+def test_bundled_files_pass_the_data_contract():
+    """The project's own loaders accept the bundled files with no errors."""
+    from evaluation.ingest import load_ledger, load_panel, load_register
+    from evaluation.validation import validate_pilots
+
+    panel = load_panel(SAMPLE / "panel.csv")
+    register = load_register(SAMPLE / "register.csv")
+    ledger = load_ledger(SAMPLE / "costs.csv")
+    assert len(panel) == 43 * 96 - 44 and len(register) == 14 and len(ledger) > 0
+    assert validate_pilots(panel, register).ok
 
 
 def test_size_weighted_selection_prefers_large_forces():
@@ -418,8 +429,7 @@ def test_missing_rows_as_documented(default_data):
     late = missing[missing["reason"] == "late"]
     (force,) = set(late["force"])
     assert list(late["period"]) == ["2026-01", "2026-02", "2026-03"]
-    reg = default_data.register.set_index("force")
-    assert reg.loc[force, "role"] == "pilot"
+    assert force in set(default_data.register["force"])
     assert panel.loc[panel["force"] == force, "period"].max() == "2025-12"
     readme = (SAMPLE / "README.md").read_text()
     assert f"**{force}** (a pilot force) reports late" in readme
@@ -436,14 +446,14 @@ def test_ledger_contract(default_data):
     assert ledger["kind"].isin(COST_KINDS).all()
     assert (ledger["amount_gbp"] >= 0).all()
     assert (ledger["price_basis"] == "nominal").all()
-    pilots = reg[reg["role"] == "pilot"].set_index("force")
+    pilots = reg.set_index("force")
     assert set(ledger["force"]) == set(pilots.index)
     dates = pd.to_datetime(ledger["date"], format="%Y-%m-%d")
     assert (dates.dt.day == 1).all()
     fy_start = np.where(dates.dt.month >= 4, dates.dt.year, dates.dt.year - 1)
     expected_fy = [f"{y}-{(y + 1) % 100:02d}" for y in fy_start]
     assert list(ledger["financial_year"]) == expected_fy
-    go = pd.to_datetime(ledger["force"].map(pilots["go_live_date"]))
+    go = pd.to_datetime(ledger["force"].map(pilots["go_live"]))
     assert (dates >= go).all()
     assert (dates <= pd.Timestamp("2026-03-01")).all()
 

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if args.end is not None:
         parts.append(f"--end {args.end}")
     paths = write_synth(data, out, seed=args.seed, command=" ".join(parts))
-    pilots = int((data.register["role"] == "pilot").sum())
+    pilots = len(data.register)
     print(
         f"synthetic data (seed {args.seed}): {len(data.panel)} panel rows, {pilots} pilot forces, "
         f"{len(data.missing)} absent force-periods, {len(data.ledger)} ledger lines"
