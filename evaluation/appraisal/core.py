@@ -1,0 +1,358 @@
+"""The appraisal: compose costs, benefits, measures, uncertainty and the national rollout.
+
+Examples
+--------
+>>> import pandas as pd
+>>> ledger = pd.DataFrame({
+...     "force": ["Durham"] * 2, "financial_year": ["2022-23", "2023-24"],
+...     "category": ["equipment", "staff"], "kind": ["capital", "recurrent"],
+...     "amount_gbp": [100_000.0, 200_000.0], "price_basis": ["real 2024-25"] * 2})
+>>> effects = pd.DataFrame({"metric": ["outsourced_exams", "officer_hours_digital"],
+...     "estimate": [-200.0, -3000.0], "se": [50.0, 800.0], "unit": ["exams", "hours"]})
+>>> a = appraise(ledger, effects, seed=1, rollout=False)
+>>> a.summary.first_year, a.summary.last_year
+('2022-23', '2031-32')
+>>> a.summary.vfm_category in ("poor", "low", "medium", "high", "very high")
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evaluation.appraisal._years import fy_label, fy_start, fy_years
+from evaluation.appraisal.benefits import benefit_lines, check_lines_have_effects
+from evaluation.appraisal.costs import aggregate_outturn, build_cost_lines, check_ledger
+from evaluation.appraisal.effects import EffectsTable, effects_from_frame
+from evaluation.appraisal.measures import present_values, summarise
+from evaluation.appraisal.params import ParameterSet, load_params
+from evaluation.appraisal.results import Appraisal
+from evaluation.appraisal.uncertainty import LinearView, analyse
+from evaluation.errors import AppraisalError
+from evaluation.periods import detect_frequency, format_period, period_of_date
+from evaluation.schema import resolve_force
+
+__all__ = ["PilotFrame", "appraise", "pilot_frame", "pilot_lines"]
+
+
+@dataclass(frozen=True)
+class PilotFrame:
+    """The time frame of the pilot appraisal, derived from the ledger and the parameters."""
+
+    years: tuple[str, ...]
+    base_year: str
+    decision_year: str
+    outturn_end: str
+    evidence_years: int
+    go_live: Mapping[str, str]
+    live_share: Mapping[str, float]
+
+
+def pilot_frame(
+    ledger: pd.DataFrame, params: ParameterSet, go_live: Mapping[str, str] | None = None
+) -> PilotFrame:
+    """Derive the appraisal years, discount base, decision year, go-live years and evidence.
+
+    ``go_live`` maps force to a financial year (``2022-23``) or a go-live date; a date after
+    April counts the go-live year's benefits pro rata (months live / 12). Go-live defaults to
+    each force's first financial year with a recurrent cost (a running team pays salaries;
+    set-up capital may come earlier).
+    """
+    first = min(ledger["financial_year"]) if params.first_year == "ledger" else params.first_year
+    years = tuple(fy_years(first, params.period_years))
+    outturn_end = max(ledger["financial_year"])
+    base = years[0] if params.discount_base_year == "first-year" else params.discount_base_year
+    after = fy_label(fy_start(outturn_end) + 1)
+    decision = after if params.decision_year == "after-ledger" else params.decision_year
+    shares: dict[str, float] = {}
+    if go_live is None:
+        rec = ledger[ledger["kind"] == "recurrent"]
+        src = rec if len(rec) else ledger
+        live = src.groupby("force")["financial_year"].min().to_dict()
+        for f in set(ledger["force"]) - set(live):  # forces with capital only
+            live[f] = ledger.loc[ledger["force"] == f, "financial_year"].min()
+    else:
+        live = {}
+        for name, when in go_live.items():
+            force = resolve_force(name)
+            if force is None:
+                raise AppraisalError(f"go_live: unknown force {name!r}")
+            live[force], shares[force] = _go_live_year(name, when)
+        missing = sorted(set(ledger["force"]) - set(live))
+        if missing:
+            raise AppraisalError(
+                f"go_live: no go-live year for ledger force(s) {', '.join(missing)}"
+            )
+    evidence = max(fy_start(outturn_end) - fy_start(g) + 1 for g in live.values())
+    return PilotFrame(
+        years,
+        base,
+        decision,
+        outturn_end,
+        max(evidence, 1),
+        dict(sorted(live.items())),
+        {f: shares.get(f, 1.0) for f in sorted(live)},
+    )
+
+
+def _go_live_year(name: str, when: object) -> tuple[str, float]:
+    """Return (financial year, share of that year live) of a go-live label or date."""
+    if isinstance(when, str) and detect_frequency(when.strip()) == "fy":
+        return when.strip(), 1.0
+    try:
+        ts = pd.Timestamp(when)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise AppraisalError(
+            f"go_live[{name!r}]: {when!r} is neither a financial year (YYYY-YY) nor a date"
+        ) from exc
+    if pd.isna(ts):
+        raise AppraisalError(f"go_live[{name!r}]: missing go-live date")
+    fy = format_period(period_of_date(ts, "fy"))
+    months_live = (fy_start(fy) + 1 - ts.year) * 12 + 3 - ts.month + 1  # to March inclusive
+    return fy, months_live / 12.0
+
+
+def _schedule(frame: PilotFrame) -> pd.DataFrame:
+    rows = []
+    for force, g in frame.go_live.items():
+        for y in frame.years:
+            k = fy_start(y) - fy_start(g) + 1
+            if k >= 1:
+                share = frame.live_share[force] if k == 1 else 1.0
+                rows.append({"force": force, "financial_year": y, "years_live": k, "scale": share})
+    out = pd.DataFrame(rows, columns=["force", "financial_year", "years_live", "scale"])
+    out["force"] = out["force"].astype(object)
+    out["financial_year"] = out["financial_year"].astype(object)
+    return out
+
+
+def pilot_lines(
+    ledger: pd.DataFrame,
+    effects: EffectsTable,
+    params: ParameterSet,
+    frame: PilotFrame,
+    *,
+    outturn: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the pilot's cost lines and benefit lines (ex-post view, discounted to year 0)."""
+    costs = build_cost_lines(
+        ledger,
+        params,
+        years=frame.years,
+        outturn_end=frame.outturn_end,
+        base_year=frame.base_year,
+        decision_year=frame.decision_year,
+        ob_stage=params.ob_pilot_stage,
+        outturn=outturn,
+    )
+    schedule = _schedule(frame)
+    benefits = benefit_lines(
+        effects,
+        params,
+        schedule,
+        base_year=frame.base_year,
+        decision_year=frame.decision_year,
+        evidence_years=frame.evidence_years,
+    )
+    return costs, benefits
+
+
+def _as_effects(effects: EffectsTable | pd.DataFrame) -> EffectsTable:
+    if isinstance(effects, EffectsTable):
+        return effects
+    if isinstance(effects, pd.DataFrame):
+        return effects_from_frame(effects)
+    raise AppraisalError(
+        f"effects must be an EffectsTable or a DataFrame, got {type(effects).__name__}"
+    )
+
+
+def appraise(
+    ledger: pd.DataFrame,
+    effects: EffectsTable | pd.DataFrame,
+    params: ParameterSet | None = None,
+    *,
+    go_live: Mapping[str, str] | None = None,
+    rng: np.random.Generator | None = None,
+    seed: int | None = 0,
+    draws: int | None = None,
+    rollout: bool = True,
+    drivers: pd.Series | None = None,
+    monte_carlo: bool = True,
+    source: str = "ledger",
+) -> Appraisal:
+    """Appraise the pilot digital teams by Green Book rules.
+
+    Parameters
+    ----------
+    ledger
+        Cost ledger (columns ``force``, ``date`` and/or ``financial_year``, ``category``,
+        ``kind``, ``amount_gbp``, ``price_basis``).
+    effects
+        Effects table (``metric``, ``estimate``, ``se``, ``unit``) or an :class:`EffectsTable`.
+    params
+        Parameter set (default: the bundled ``green_book_2022``).
+    go_live
+        Financial year each pilot force went live (default: first year with recurrent cost).
+    rng
+        Random generator for the Monte Carlo; made from ``seed`` when ``None``.
+    seed
+        Seed used when ``rng`` is not given (reported in the results).
+    draws
+        Monte Carlo draws (default ``uncertainty.monte_carlo_draws``, 10,000).
+    rollout
+        Whether to project a national rollout.
+    drivers
+        Size driver by force for the rollout (default officers FTE from the forces registry).
+    monte_carlo
+        Whether to run the Monte Carlo.
+    source
+        Name of the ledger in messages.
+
+    Returns
+    -------
+    Appraisal
+        Frozen results with tidy tables and ``to_dict()``.
+    """
+    params = load_params() if params is None else params
+    eff = _as_effects(effects)
+    check_lines_have_effects(params, eff)
+    dropped = [b.name for b in params.enabled_benefits if b.wider and b.metric not in eff.metrics]
+    for name in dropped:
+        params = params.updated(f"benefits.{name}.enabled", False)
+    checked = check_ledger(ledger, params, source=source)
+    frame = pilot_frame(checked, params, go_live)
+    cost_lines, ben_lines = pilot_lines(checked, eff, params, frame)
+    summary, by_year = summarise(
+        cost_lines, ben_lines, params, years=frame.years, base_year=frame.base_year, view="ex-post"
+    )
+
+    go_forward = go_forward_by_year = None
+    gf_years = tuple(y for y in frame.years if y >= frame.decision_year)
+    if gf_years:
+        go_forward, go_forward_by_year = summarise(
+            cost_lines[~cost_lines["sunk"]],
+            ben_lines[~ben_lines["sunk"]],
+            params,
+            years=gf_years,
+            base_year=frame.decision_year,
+            view="go-forward",
+        )
+
+    outturn = aggregate_outturn(checked, params, basis="outturn")
+    prices = (params.price_base_year, dict(params.deflator))
+
+    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float]:
+        same = (p.price_base_year, dict(p.deflator)) == prices
+        c, b = pilot_lines(checked, e, p, frame, outturn=outturn if same else None)
+        return present_values(c, b)
+
+    if rng is None and monte_carlo:
+        rng = np.random.default_rng(seed)
+    view = LinearView.from_tables(cost_lines, ben_lines, params, frame.years)
+    unc = analyse(
+        view, params, eff, recompute, rng=rng if monte_carlo else None, draws=draws, seed=seed
+    )
+
+    roll = None
+    if rollout:
+        from evaluation.appraisal.rollout import project_rollout
+
+        roll = project_rollout(
+            checked,
+            eff,
+            params,
+            frame,
+            cost_lines,
+            drivers=drivers,
+            rng=rng if monte_carlo else None,
+            draws=draws,
+            seed=seed,
+        )
+
+    return Appraisal(
+        summary=summary,
+        go_forward=go_forward,
+        by_year=by_year,
+        go_forward_by_year=go_forward_by_year,
+        cost_lines=cost_lines,
+        benefit_lines=ben_lines,
+        costs_by_category=_costs_by_category(cost_lines),
+        benefits_by_line=_benefits_by_line(ben_lines),
+        by_type=_split(ben_lines, ["type", "cashable", "wider"]),
+        by_agency=_split(ben_lines, ["agency", "wider"]),
+        uncertainty=unc,
+        rollout=roll,
+        assumptions=params.assumptions(),
+        notes=_notes(params, frame, eff, dropped),
+        params_name=params.name,
+        params_version=params.version,
+    )
+
+
+def _costs_by_category(cost_lines: pd.DataFrame) -> pd.DataFrame:
+    g = cost_lines.groupby(["category", "basis"], sort=True)
+    out = g.agg(
+        base_real_gbp=("base_real_gbp", "sum"),
+        ob_uplift_gbp=("ob_uplift_gbp", "sum"),
+        adjusted_gbp=("adjusted_gbp", "sum"),
+        pv_gbp=("pv_gbp", "sum"),
+    ).reset_index()
+    out["ob_rate"] = np.where(
+        out["base_real_gbp"] != 0, out["ob_uplift_gbp"] / out["base_real_gbp"], 0.0
+    )
+    return out
+
+
+def _benefits_by_line(ben: pd.DataFrame) -> pd.DataFrame:
+    g = ben.groupby(["line", "metric", "cashable", "type", "agency", "wider"], sort=False)
+    return g.agg(
+        estimate=("estimate", "first"),
+        unit_value_real=("unit_value_real", "first"),
+        volume_force_years=("volume_force_years", "sum"),
+        value_gbp=("value_gbp", "sum"),
+        pv_gbp=("pv_gbp", "sum"),
+    ).reset_index()
+
+
+def _split(ben: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return ben.groupby(keys, sort=True).agg(pv_gbp=("pv_gbp", "sum")).reset_index()
+
+
+def _notes(
+    params: ParameterSet, frame: PilotFrame, effects: EffectsTable, dropped: list[str]
+) -> tuple[str, ...]:
+    notes = [
+        f"Real prices of {params.price_base_year} (GDP deflator, vintage: "
+        f"{params.deflator_vintage}); "
+        f"discount base year {frame.base_year}; outturn to {frame.outturn_end}, projected after.",
+        "Benefits come from difference-in-differences estimates: deadweight is already netted out "
+        "by the comparison forces and is not subtracted again. Displacement of work to "
+        "neighbouring forces is not measured and is a risk to the estimates.",
+        "Cashable benefits are shown separately and are never added to budget savings: "
+        "non-cashable benefits (officer time released) are redeployed, not banked.",
+        "The value-for-money category is a label, not a pass/fail; non-monetised impacts "
+        "(victims' experience, case quality, faster charging) could shift it.",
+    ]
+    wider = [b.name for b in params.enabled_benefits if b.wider]
+    if wider:
+        notes.append(
+            f"Wider social values ({', '.join(wider)}) are excluded from the core case "
+            "and shown separately (npsv_with_wider)."
+        )
+    if dropped:
+        notes.append(
+            f"Wider line(s) {', '.join(dropped)} left out: no estimate in {effects.source}."
+        )
+    unverified = [p.key for p in params.parameters if p.unverified]
+    if unverified:
+        notes.append(
+            f"{len(unverified)} parameter(s) are marked unverified, including: "
+            + ", ".join(unverified[:6])
+            + ("..." if len(unverified) > 6 else "")
+        )
+    return tuple(notes)

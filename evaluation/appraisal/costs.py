@@ -1,0 +1,410 @@
+"""Cost lines: check the ledger, deflate to real prices, project, refresh, residual value.
+
+The ledger (outturn) is checked for what the appraisal needs, every problem reported at once.
+Each ledger row is converted to price-base-year prices with the GDP deflator, aggregated to
+force x financial year x category x kind, and then:
+
+* recurrent costs after the last outturn year are projected at each force's last-year real level
+  (``basis = "forecast"``), while the team is funded (to the end of the appraisal period);
+* capital in the refresh categories is bought again every asset life (``basis = "refresh"``) in
+  years after the outturn;
+* optimism bias uplifts forecast and refresh costs (see :mod:`.optimism`);
+* capital whose life runs past the period's end leaves a straight-line residual value, shown as a
+  negative cost in the final year (``basis = "residual"``).
+
+Every intermediate stays in the table: ``nominal_gbp``, ``deflator_factor``, ``base_real_gbp``,
+``ob_rate``, ``ob_uplift_gbp``, ``adjusted_gbp``, ``discount_factor``, ``pv_gbp``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from evaluation.appraisal._years import fy_label, fy_start
+from evaluation.appraisal.discounting import discount_factors
+from evaluation.appraisal.optimism import apply_optimism_bias, ob_rates
+from evaluation.appraisal.params import ParameterSet
+from evaluation.appraisal.prices import parse_price_basis
+from evaluation.errors import AppraisalError, DataError, Problem
+from evaluation.periods import detect_frequency, format_period, period_of_date
+from evaluation.schema import COST_CATEGORIES, COST_KINDS, resolve_force
+
+__all__ = [
+    "COST_LINE_COLUMNS",
+    "REFRESH_CATEGORIES",
+    "aggregate_outturn",
+    "build_cost_lines",
+    "check_ledger",
+]
+
+#: Capital categories bought again at the end of their asset life.
+REFRESH_CATEGORIES: tuple[str, ...] = ("equipment", "licences")
+
+COST_LINE_COLUMNS: tuple[str, ...] = (
+    "force",
+    "financial_year",
+    "t",
+    "category",
+    "kind",
+    "basis",
+    "price_basis",
+    "nominal_gbp",
+    "deflator_factor",
+    "base_real_gbp",
+    "ob_rate",
+    "ob_uplift_gbp",
+    "adjusted_gbp",
+    "discount_factor",
+    "pv_gbp",
+    "sunk",
+)
+_REQUIRED = ("force", "category", "kind", "amount_gbp", "price_basis")
+
+
+def check_ledger(
+    ledger: pd.DataFrame, params: ParameterSet, *, source: str = "ledger"
+) -> pd.DataFrame:
+    """Check a cost ledger for the appraisal and return it normalised.
+
+    Returns a frame with ``row`` (spreadsheet row), ``force`` (canonical name),
+    ``financial_year``, ``category``, ``kind``, ``amount_gbp``, ``price_basis`` and
+    ``price_year`` (the financial year whose prices the amount is in).
+
+    Raises
+    ------
+    DataError
+        Listing every problem (negative or missing amounts, unknown categories, kinds or forces,
+        bad price bases, price years outside the deflator series), each naming its row.
+    """
+    missing = [c for c in _REQUIRED if c not in ledger.columns]
+    if "date" not in ledger.columns and "financial_year" not in ledger.columns:
+        missing.append("date or financial_year")
+    if missing:
+        raise DataError(
+            f"{source}: the cost ledger is missing required columns",
+            [Problem(f"missing column '{c}'", file=source, column=c) for c in missing],
+        )
+    problems: list[Problem] = []
+    out: list[dict[str, object]] = []
+    deflator = params.deflator
+    span = f"{min(deflator)} to {max(deflator)}" if deflator else "empty"
+    has_date = "date" in ledger.columns
+    has_fy = "financial_year" in ledger.columns
+    for i, rec in enumerate(ledger.to_dict("records")):
+        row = i + 2
+
+        def bad(
+            msg: str, column: str, value: object, expected: str | None = None, row: int = row
+        ) -> None:
+            problems.append(
+                Problem(
+                    msg, file=source, row=row, column=column, value=str(value), expected=expected
+                )
+            )
+
+        force = resolve_force(rec["force"])
+        if force is None:
+            bad("unknown force", "force", rec["force"], "one of the 43 forces of England and Wales")
+        category = rec["category"]
+        if category not in COST_CATEGORIES:
+            bad("unknown cost category", "category", category, ", ".join(COST_CATEGORIES))
+        kind = rec["kind"]
+        if kind not in COST_KINDS:
+            bad("unknown cost kind", "kind", kind, ", ".join(COST_KINDS))
+        amount = _num(rec["amount_gbp"])
+        if amount is None:
+            bad(
+                "amount is missing or not a number",
+                "amount_gbp",
+                rec["amount_gbp"],
+                "a number >= 0",
+            )
+        elif amount < 0:
+            bad(
+                "negative cost",
+                "amount_gbp",
+                rec["amount_gbp"],
+                "a number >= 0 (record savings as benefits, not negative costs)",
+            )
+        fy = _fy_of(rec, has_date, has_fy)
+        if isinstance(fy, Problem):
+            problems.append(
+                Problem(
+                    fy.message,
+                    file=source,
+                    row=row,
+                    column=fy.column,
+                    value=fy.value,
+                    expected=fy.expected,
+                )
+            )
+            fy = None
+        try:
+            real_year = parse_price_basis(rec["price_basis"])
+        except ValueError:
+            bad(
+                "invalid price basis",
+                "price_basis",
+                rec["price_basis"],
+                "'nominal' or 'real YYYY-YY'",
+            )
+            real_year = None
+            price_year = None
+        else:
+            price_year = real_year if real_year is not None else fy
+        if price_year is not None and deflator and price_year not in deflator:
+            bad(
+                f"price year {price_year} is outside the deflator series ({span})",
+                "price_basis" if real_year else ("financial_year" if has_fy else "date"),
+                price_year,
+            )
+        out.append(
+            {
+                "row": row,
+                "force": force,
+                "financial_year": fy,
+                "category": category,
+                "kind": kind,
+                "amount_gbp": amount,
+                "price_basis": "nominal" if real_year is None else f"real {real_year}",
+                "price_year": price_year,
+            }
+        )
+    if not out:
+        problems.append(Problem("the cost ledger has no rows", file=source))
+    if problems:
+        raise DataError(f"{source}: the cost ledger cannot be appraised", problems)
+    frame = pd.DataFrame(out)
+    for col in ("force", "financial_year", "category", "kind", "price_basis", "price_year"):
+        frame[col] = frame[col].astype(object)
+    frame["amount_gbp"] = frame["amount_gbp"].astype(float)
+    return frame
+
+
+def _num(x: object) -> float | None:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+def _missing(x: object) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)) or x is pd.NaT
+
+
+def _fy_of(rec: dict[str, object], has_date: bool, has_fy: bool) -> str | Problem:
+    fy_from_date = None
+    if has_date and not _missing(rec["date"]):
+        value = rec["date"]
+        try:
+            if isinstance(value, str):
+                parsed = datetime.strptime(value.strip(), "%Y-%m-%d").date()
+            elif isinstance(value, datetime | date | pd.Timestamp):
+                parsed = value
+            else:
+                raise ValueError
+            fy_from_date = format_period(period_of_date(parsed, "fy"))
+        except ValueError:
+            return Problem("invalid date", column="date", value=str(value), expected="YYYY-MM-DD")
+    fy = None
+    if has_fy and not _missing(rec["financial_year"]):
+        value = rec["financial_year"]
+        if isinstance(value, pd.Period):
+            value = format_period(value)
+        if detect_frequency(value) != "fy":
+            return Problem(
+                "invalid financial year",
+                column="financial_year",
+                value=str(value),
+                expected="YYYY-YY, e.g. 2022-23",
+            )
+        fy = str(value).strip().replace("/", "-")
+    if fy is not None and fy_from_date is not None and fy != fy_from_date:
+        return Problem(
+            f"date falls in financial year {fy_from_date}, not {fy}",
+            column="financial_year",
+            value=fy,
+            expected=fy_from_date,
+        )
+    result = fy or fy_from_date
+    if result is None:
+        return Problem(
+            "no date or financial year",
+            column="date" if has_date else "financial_year",
+            value="",
+            expected="YYYY-MM-DD or YYYY-YY",
+        )
+    return result
+
+
+def aggregate_outturn(ledger: pd.DataFrame, params: ParameterSet, *, basis: str) -> pd.DataFrame:
+    """Deflate checked ledger rows and sum them by force, year, category, kind and price basis.
+
+    The result depends only on the ledger, the deflator and the price base year: repeated
+    appraisals (sensitivity, switching values) pass it to :func:`build_cost_lines` once made.
+    """
+    pb = params.price_base_year
+    index = params.deflator
+    factor = ledger["price_year"].map(lambda y: index[pb] / index[y]).astype(float)
+    frame = ledger.assign(
+        deflator_factor=factor,
+        base_real_gbp=ledger["amount_gbp"] * factor,
+        nominal_gbp=np.where(ledger["price_basis"] == "nominal", ledger["amount_gbp"], np.nan),
+    )
+    keys = ["force", "financial_year", "category", "kind", "price_basis"]
+    g = frame.groupby(keys, sort=True, dropna=False)
+    outturn = g["base_real_gbp"].sum().to_frame()
+    outturn["nominal_gbp"] = g["nominal_gbp"].sum(min_count=1)
+    outturn["deflator_factor"] = g["deflator_factor"].mean()
+    outturn = outturn.reset_index()
+    outturn["basis"] = basis
+    return outturn
+
+
+def build_cost_lines(
+    ledger: pd.DataFrame,
+    params: ParameterSet,
+    *,
+    years: Sequence[str],
+    outturn_end: str,
+    base_year: str,
+    decision_year: str,
+    ob_stage: str,
+    ledger_basis: str = "outturn",
+    outturn: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Turn a checked ledger into appraisal cost lines (see the module docstring).
+
+    Parameters
+    ----------
+    ledger
+        The output of :func:`check_ledger`.
+    params
+        The parameter set (deflator, optimism bias, asset lives).
+    years
+        The appraisal years, consecutive financial-year labels.
+    outturn_end
+        Last financial year of the ledger: recurrent costs are projected and capital refreshed
+        only after it.
+    base_year
+        Discount base year (year 0).
+    decision_year
+        First year of the go-forward view: earlier lines are flagged ``sunk``.
+    ob_stage
+        ``"lower"``, ``"upper"`` or ``"none"``: the optimism-bias bound for forecasts.
+    ledger_basis
+        ``"outturn"`` for actual spend, ``"forecast"`` when the ledger itself is a projection
+        (national rollout), so that optimism bias applies to it.
+    outturn
+        The ledger already aggregated by :func:`aggregate_outturn` with the same parameters'
+        deflator and price base year (saves time in repeated appraisals).
+    """
+    first, last = years[0], years[-1]
+    s_last, s_out = fy_start(last), fy_start(outturn_end)
+    outside = ledger[(ledger["financial_year"] < first) | (ledger["financial_year"] > last)]
+    if len(outside):
+        r = outside.iloc[0]
+        raise AppraisalError(
+            f"ledger row {r['row']} ({r['financial_year']}) is outside the appraisal period "
+            f"{first} to {last} ({len(outside)} row(s) in all): change settings.first_year or "
+            "settings.appraisal_period_years"
+        )
+    pb = params.price_base_year
+    if outturn is None:
+        outturn = aggregate_outturn(ledger, params, basis=ledger_basis)
+    parts = [outturn]
+
+    # recurrent projection at each force's last-outturn-year real level
+    if s_out < s_last:
+        last_rec = outturn[
+            (outturn["financial_year"] == outturn_end) & (outturn["kind"] == "recurrent")
+        ]
+        level = last_rec.groupby(["force", "category"], sort=True)["base_real_gbp"].sum()
+        rows = [
+            {
+                "force": f,
+                "financial_year": fy_label(y),
+                "category": c,
+                "kind": "recurrent",
+                "price_basis": f"real {pb}",
+                "nominal_gbp": np.nan,
+                "base_real_gbp": v,
+                "deflator_factor": 1.0,
+                "basis": "forecast",
+            }
+            for (f, c), v in level.items()
+            for y in range(s_out + 1, s_last + 1)
+        ]
+        if rows:
+            parts.append(pd.DataFrame(rows))
+
+    # capital refresh after the outturn
+    capital = outturn[outturn["kind"] == "capital"]
+    if params.refresh:
+        rows = []
+        for rec in capital.itertuples(index=False):
+            if rec.category not in REFRESH_CATEGORIES:
+                continue
+            life = params.asset_life[rec.category]
+            y = fy_start(rec.financial_year) + life
+            while y <= s_last:
+                if y > s_out:
+                    rows.append(
+                        {
+                            "force": rec.force,
+                            "financial_year": fy_label(y),
+                            "category": rec.category,
+                            "kind": "capital",
+                            "price_basis": f"real {pb}",
+                            "nominal_gbp": np.nan,
+                            "base_real_gbp": rec.base_real_gbp,
+                            "deflator_factor": 1.0,
+                            "basis": "refresh",
+                        }
+                    )
+                y += life
+        if rows:
+            parts.append(pd.DataFrame(rows))
+
+    lines = pd.concat(parts, ignore_index=True)
+    lines = apply_optimism_bias(
+        lines, ob_rates(params, ob_stage), apply_to_outturn=params.ob_apply_to_outturn
+    )
+
+    # straight-line residual value of capital whose life runs past the end of the period
+    if params.raw.get("assets", {}).get("residual_value", "straight-line") == "straight-line":
+        cap = lines[lines["kind"] == "capital"]
+        life = cap["category"].map(lambda c: params.asset_life[c]).to_numpy(dtype=float)
+        used = s_last - cap["financial_year"].map(fy_start).to_numpy(dtype=float) + 1
+        share = np.clip((life - used) / life, 0.0, None)
+        keep = share > 0
+        if keep.any():
+            res = cap[keep].copy()
+            sh = share[keep]
+            res["financial_year"] = last
+            res["basis"] = "residual"
+            res["nominal_gbp"] = np.nan
+            res["price_basis"] = f"real {pb}"
+            res["deflator_factor"] = 1.0
+            res["ob_rate"] = res["ob_rate"].to_numpy()
+            res["base_real_gbp"] = -res["base_real_gbp"].to_numpy() * sh
+            res["ob_uplift_gbp"] = -res["ob_uplift_gbp"].to_numpy() * sh
+            res["adjusted_gbp"] = -res["adjusted_gbp"].to_numpy() * sh
+            lines = pd.concat([lines, res], ignore_index=True)
+
+    t = lines["financial_year"].map(fy_start).to_numpy(dtype=np.int64) - fy_start(base_year)
+    lines["t"] = t
+    lines["discount_factor"] = discount_factors(t, params.discount_bands)
+    lines["pv_gbp"] = lines["adjusted_gbp"] * lines["discount_factor"]
+    lines["sunk"] = lines["financial_year"] < decision_year
+    order = {"outturn": 0, "forecast": 1, "refresh": 2, "residual": 3}
+    lines = lines.assign(_o=lines["basis"].map(order)).sort_values(
+        ["financial_year", "force", "_o", "category", "kind"], kind="stable"
+    )
+    lines = lines.drop(columns="_o").reset_index(drop=True)
+    return lines[list(COST_LINE_COLUMNS)]

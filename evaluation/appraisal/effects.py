@@ -1,0 +1,235 @@
+"""The effects table: estimated pilot effects with their sampling uncertainty.
+
+One row per metric: ``metric``, ``estimate``, ``se`` (standard error), ``unit`` and optional
+``per`` (only ``force-year``: the average effect per pilot force per year). An optional
+``draws`` column names a CSV file (relative to the effects file) holding bootstrap draws, one
+column per metric and one row per draw; the Monte Carlo then resamples whole rows, keeping the
+estimates' correlation. Lines starting with ``#`` are comments.
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = effects_from_frame(pd.DataFrame(
+...     {"metric": ["outsourced_exams"], "estimate": [-180.0], "se": [45.0], "unit": ["exams"]}))
+>>> t.estimate("outsourced_exams"), t.se("outsourced_exams")
+(-180.0, 45.0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import AppraisalError, DataError, Problem
+
+__all__ = ["EFFECT_METRICS", "EffectsTable", "effects_from_frame", "load_effects"]
+
+EFFECT_METRICS: tuple[str, ...] = (
+    "devices_received",
+    "devices_examined",
+    "backlog",
+    "median_turnaround_days",
+    "p90_turnaround_days",
+    "outsourced_exams",
+    "outsourced_spend_gbp",
+    "officer_hours_digital",
+    "cce_referrals",
+    "county_lines_disrupted",
+)
+_REQUIRED = ("metric", "estimate", "se", "unit")
+_PER = ("force-year",)
+
+
+@dataclass(frozen=True)
+class EffectsTable:
+    """Validated effects: a frame indexed by metric, plus optional joint bootstrap draws."""
+
+    table: pd.DataFrame
+    draws: pd.DataFrame | None = field(default=None, repr=False)
+    source: str = "effects"
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics with an estimate."""
+        return tuple(self.table.index)
+
+    def estimate(self, metric: str) -> float:
+        """Return the point estimate of ``metric``."""
+        return float(self._row(metric)["estimate"])
+
+    def se(self, metric: str) -> float:
+        """Return the standard error of ``metric``."""
+        return float(self._row(metric)["se"])
+
+    def _row(self, metric: str) -> pd.Series:
+        if metric not in self.table.index:
+            raise AppraisalError(
+                f"{self.source}: no estimate for metric {metric!r} "
+                f"(have: {', '.join(self.metrics) or 'none'})"
+            )
+        return self.table.loc[metric]
+
+    def with_estimate(self, metric: str, value: float) -> EffectsTable:
+        """Return a copy with the estimate of ``metric`` replaced (draws shifted with it)."""
+        shift = value - self.estimate(metric)
+        table = self.table.copy()
+        table.loc[metric, "estimate"] = float(value)
+        draws = None
+        if self.draws is not None:
+            draws = self.draws.copy()
+            if metric in draws.columns:
+                draws[metric] = draws[metric] + shift
+        return EffectsTable(table, draws, self.source)
+
+
+def effects_from_frame(
+    frame: pd.DataFrame, *, draws: pd.DataFrame | None = None, source: str = "effects"
+) -> EffectsTable:
+    """Validate an effects frame (columns ``metric, estimate, se, unit[, per]``).
+
+    Raises
+    ------
+    DataError
+        Listing every problem: missing columns, unknown metrics, duplicate metrics, missing or
+        negative standard errors, non-numeric estimates, unsupported ``per``.
+    """
+    problems: list[Problem] = []
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: the effects table needs columns {', '.join(_REQUIRED)}",
+            [Problem(f"missing column '{c}'", file=source, column=c) for c in missing],
+        )
+    rows = []
+    seen: set[str] = set()
+    for i, rec in enumerate(frame.to_dict("records")):
+        row = i + 2
+        metric = rec["metric"]
+        metric = str(metric).strip() if isinstance(metric, str) else metric
+        if metric not in EFFECT_METRICS:
+            problems.append(
+                Problem(
+                    "unknown metric",
+                    file=source,
+                    row=row,
+                    column="metric",
+                    value=str(metric),
+                    expected=", ".join(EFFECT_METRICS),
+                )
+            )
+            continue
+        if metric in seen:
+            problems.append(
+                Problem("duplicate metric", file=source, row=row, column="metric", value=metric)
+            )
+        seen.add(metric)
+        est, se = _num(rec["estimate"]), _num(rec["se"])
+        if est is None:
+            problems.append(
+                Problem(
+                    f"estimate of {metric} is not a number",
+                    file=source,
+                    row=row,
+                    column="estimate",
+                    value=str(rec["estimate"]),
+                )
+            )
+        if se is None:
+            problems.append(
+                Problem(
+                    f"effect {metric} has no standard error: the appraisal needs each "
+                    "estimate's sampling uncertainty",
+                    file=source,
+                    row=row,
+                    column="se",
+                    value=str(rec["se"]),
+                    expected="a number >= 0",
+                )
+            )
+        elif se < 0:
+            problems.append(
+                Problem(
+                    f"standard error of {metric} is negative",
+                    file=source,
+                    row=row,
+                    column="se",
+                    value=str(rec["se"]),
+                    expected="a number >= 0",
+                )
+            )
+        per = rec.get("per", "force-year")
+        per = "force-year" if per is None or (isinstance(per, float) and math.isnan(per)) else per
+        if per not in _PER:
+            problems.append(
+                Problem(
+                    f"unsupported 'per' for {metric}",
+                    file=source,
+                    row=row,
+                    column="per",
+                    value=str(per),
+                    expected=", ".join(_PER),
+                )
+            )
+        rows.append(
+            {"metric": metric, "estimate": est, "se": se, "unit": str(rec["unit"]), "per": per}
+        )
+    if not rows and not problems:
+        problems.append(Problem("the effects table has no rows", file=source))
+    if draws is not None:
+        for col in draws.columns:
+            if col not in seen:
+                problems.append(
+                    Problem(
+                        "bootstrap draws for a metric with no estimate",
+                        file=source,
+                        column=str(col),
+                    )
+                )
+        if len(draws) < 2:
+            problems.append(Problem("bootstrap draws need at least 2 rows", file=source))
+        elif not np.isfinite(draws.to_numpy(dtype=float)).all():
+            problems.append(
+                Problem("bootstrap draws contain missing or non-finite values", file=source)
+            )
+    if problems:
+        raise DataError(f"{source}: the effects table is not usable", problems)
+    table = pd.DataFrame(rows).set_index("metric")
+    table["unit"] = table["unit"].astype(object)
+    table["per"] = table["per"].astype(object)
+    return EffectsTable(table, None if draws is None else draws.astype(float), source)
+
+
+def load_effects(path: str | Path) -> EffectsTable:
+    """Read and validate an effects CSV (``#`` lines are comments)."""
+    p = Path(path)
+    try:
+        frame = pd.read_csv(p, comment="#", skip_blank_lines=True)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise AppraisalError(f"cannot read effects table {p.name}: {exc}") from exc
+    draws = None
+    if "draws" in frame.columns:
+        files = sorted({str(f) for f in frame["draws"].dropna() if str(f).strip()})
+        if len(files) > 1:
+            raise AppraisalError(
+                f"{p.name}: column 'draws' must name one file for all metrics, got {files}"
+            )
+        if files:
+            dpath = p.parent / files[0]
+            try:
+                draws = pd.read_csv(dpath, comment="#")
+            except (OSError, pd.errors.ParserError) as exc:
+                raise AppraisalError(f"cannot read bootstrap draws {dpath.name}: {exc}") from exc
+        frame = frame.drop(columns="draws")
+    return effects_from_frame(frame, draws=draws, source=p.name)
+
+
+def _num(x: object) -> float | None:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None

@@ -1,0 +1,260 @@
+"""National rollout: the pilots' costs and benefits scaled to every force by a size driver.
+
+The pilots' outturn costs (real, before optimism bias) give a cost profile per unit of the size
+driver (officers FTE by default) for each year since go-live ``k``: the pooled ratio
+``sum of pilot costs in year k / sum of the driver over pilots observed in year k``. Each
+rollout force gets that profile times its driver, all going live in the rollout start year;
+after the observed years, recurrent costs continue at the last level, equipment is refreshed and
+capital leaves a residual value, exactly as for the pilot, with the rollout optimism-bias stage
+(upper bound by default: an early-stage proposal). Benefits scale with the force's driver
+relative to the average pilot force's. Break-even conditions are the rollout's switching values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from evaluation.appraisal._years import fy_label, fy_start, fy_years
+from evaluation.appraisal.benefits import benefit_lines
+from evaluation.appraisal.costs import aggregate_outturn, build_cost_lines
+from evaluation.appraisal.effects import EffectsTable
+from evaluation.appraisal.measures import present_values, summarise
+from evaluation.appraisal.params import ParameterSet
+from evaluation.appraisal.results import RolloutResult, Uncertainty
+from evaluation.appraisal.uncertainty import LinearView, analyse
+from evaluation.errors import AppraisalError
+
+__all__ = ["cost_profile", "project_rollout", "rollout_drivers"]
+
+
+def rollout_drivers(params: ParameterSet, drivers: pd.Series | None = None) -> pd.Series:
+    """Return the size driver by force (officers FTE from the forces registry by default)."""
+    if drivers is None:
+        from evaluation.schema import force_officers
+
+        drivers = force_officers()
+    s = pd.Series(drivers, dtype=float)
+    bad = s[~np.isfinite(s.to_numpy()) | (s.to_numpy() <= 0)]
+    if len(bad):
+        raise AppraisalError(
+            f"rollout driver {params.rollout_driver}: must be positive for every force; "
+            f"got {bad.to_dict()}"
+        )
+    return s
+
+
+def cost_profile(
+    pilot_cost_lines: pd.DataFrame, go_live: dict[str, str], outturn_end: str, drivers: pd.Series
+) -> tuple[pd.DataFrame, int]:
+    """Return the pilots' outturn cost per unit of driver by year since go-live, and its length."""
+    out = pilot_cost_lines[pilot_cost_lines["basis"] == "outturn"]
+    k = (
+        out["financial_year"].map(fy_start).to_numpy()
+        - out["force"].map(lambda f: fy_start(go_live[f])).to_numpy()
+        + 1
+    )
+    out = out.assign(k=np.clip(k, 1, None))
+    kmax = {f: fy_start(outturn_end) - fy_start(g) + 1 for f, g in go_live.items()}
+    n_years = max(kmax.values())
+    rows = []
+    for kk in range(1, n_years + 1):
+        observed = [f for f, m in kmax.items() if m >= kk]
+        denom = float(drivers.reindex(observed).sum())
+        part = out[out["k"] == kk].groupby(["category", "kind"])["base_real_gbp"].sum()
+        for (cat, kind), v in part.items():
+            rows.append(
+                {
+                    "k": kk,
+                    "category": cat,
+                    "kind": kind,
+                    "gbp_per_driver": v / denom,
+                    "pilot_forces_observed": len(observed),
+                }
+            )
+    frame = pd.DataFrame(
+        rows, columns=["k", "category", "kind", "gbp_per_driver", "pilot_forces_observed"]
+    )
+    for col in ("category", "kind"):
+        frame[col] = frame[col].astype(object)
+    return frame, n_years
+
+
+def project_rollout(
+    ledger: pd.DataFrame,
+    effects: EffectsTable,
+    params: ParameterSet,
+    frame: object,
+    pilot_cost_lines: pd.DataFrame,
+    *,
+    drivers: pd.Series | None = None,
+    rng: np.random.Generator | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+) -> RolloutResult:
+    """Project a national rollout from the pilot (see the module docstring).
+
+    Parameters
+    ----------
+    ledger
+        The checked pilot ledger (only used to name the pilot forces).
+    effects, params
+        Effects and parameters of the pilot appraisal.
+    frame
+        The pilot's :class:`~evaluation.appraisal.core.PilotFrame`.
+    pilot_cost_lines
+        The pilot's cost lines (outturn rows give the cost profile).
+    drivers
+        Size driver by force (default officers FTE).
+    rng, draws, seed
+        Monte Carlo inputs (no Monte Carlo when ``rng`` is ``None``).
+    """
+    go_live: dict[str, str] = dict(frame.go_live)  # type: ignore[attr-defined]
+    outturn_end: str = frame.outturn_end  # type: ignore[attr-defined]
+    evidence_years: int = frame.evidence_years  # type: ignore[attr-defined]
+    drv = rollout_drivers(params, drivers)
+    missing = sorted(set(go_live) - set(drv.index))
+    if missing:
+        raise AppraisalError(
+            f"rollout driver: no {params.rollout_driver} for pilot force(s) {missing}"
+        )
+    profile, n_template = cost_profile(pilot_cost_lines, go_live, outturn_end, drv)
+    pilot_mean = float(drv.reindex(list(go_live)).mean())
+    forces = list(drv.index)
+    if params.rollout_forces == "non-pilot":
+        forces = [f for f in forces if f not in go_live]
+    if not forces:
+        raise AppraisalError("rollout: no forces to roll out to")
+    start = (
+        fy_label(fy_start(outturn_end) + 1)
+        if params.rollout_start_year == "after-ledger"
+        else params.rollout_start_year
+    )
+    years = tuple(fy_years(start, params.rollout_period_years))
+    n_tmpl = min(n_template, len(years))
+    pb = params.price_base_year
+
+    prof = profile[profile["k"] <= n_tmpl]
+    dv = drv.reindex(forces).to_numpy(dtype=float)
+    synth = pd.DataFrame(
+        {
+            "row": 0,
+            "force": np.repeat(np.array(forces, dtype=object), len(prof)),
+            "financial_year": np.tile(
+                prof["k"].map(lambda kk: fy_label(fy_start(start) + kk - 1)).to_numpy(dtype=object),
+                len(forces),
+            ),
+            "category": np.tile(prof["category"].to_numpy(dtype=object), len(forces)),
+            "kind": np.tile(prof["kind"].to_numpy(dtype=object), len(forces)),
+            "amount_gbp": np.repeat(dv, len(prof))
+            * np.tile(prof["gbp_per_driver"].to_numpy(dtype=float), len(forces)),
+            "price_basis": f"real {pb}",
+            "price_year": pb,
+        }
+    )
+    for col in ("force", "financial_year", "category", "kind", "price_basis", "price_year"):
+        synth[col] = synth[col].astype(object)
+    template_end = fy_label(fy_start(start) + n_tmpl - 1)
+    scale = {f: float(drv[f]) / pilot_mean for f in forces}
+    schedule = pd.DataFrame(
+        {
+            "force": np.repeat(np.array(forces, dtype=object), len(years)),
+            "financial_year": np.tile(np.array(years, dtype=object), len(forces)),
+            "years_live": np.tile(np.arange(1, len(years) + 1), len(forces)),
+            "scale": np.repeat([scale[f] for f in forces], len(years)),
+        }
+    )
+
+    outturn = aggregate_outturn(synth, params, basis="forecast")
+
+    def lines(p: ParameterSet, e: EffectsTable) -> tuple[pd.DataFrame, pd.DataFrame]:
+        c = build_cost_lines(
+            synth,
+            p,
+            years=years,
+            outturn_end=template_end,
+            base_year=start,
+            decision_year=start,
+            ob_stage=p.ob_rollout_stage,
+            ledger_basis="forecast",
+            outturn=outturn,
+        )
+        b = benefit_lines(
+            e, p, schedule, base_year=start, decision_year=start, evidence_years=evidence_years
+        )
+        return c, b
+
+    costs, bens = lines(params, effects)
+    summary, by_year = summarise(costs, bens, params, years=years, base_year=start, view="rollout")
+
+    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float]:
+        return present_values(*lines(p, e))
+
+    view = LinearView.from_tables(costs, bens, params, years)
+    unc: Uncertainty = analyse(
+        view,
+        params,
+        effects,
+        recompute,
+        rng=rng,
+        draws=draws,
+        seed=seed,
+        ob_param="optimism_bias.rollout",
+    )
+    force_table = pd.DataFrame(
+        {
+            "force": pd.Series(forces, dtype=object),
+            "driver": dv,
+            "scale": [scale[f] for f in forces],
+            "pilot": [f in go_live for f in forces],
+        }
+    )
+    profile = profile.rename(columns={"gbp_per_driver": f"gbp_per_{params.rollout_driver}"})
+    return RolloutResult(
+        summary=summary,
+        by_year=by_year,
+        cost_lines=costs,
+        benefit_lines=bens,
+        forces=force_table,
+        cost_profile=profile,
+        uncertainty=unc,
+        break_even=_break_even(unc.switching_values, summary.npsv, pilot_mean, params),
+        driver=params.rollout_driver,
+        n_forces=len(forces),
+    )
+
+
+def _break_even(
+    switch: pd.DataFrame, npsv: float, pilot_mean: float, params: ParameterSet
+) -> tuple[str, ...]:
+    out = []
+    state = "breaks even" if npsv >= 0 else "does not break even"
+    out.append(f"At central values the national rollout {state} (NPSV GBP {npsv:,.0f}).")
+    for rec in switch.to_dict("records"):
+        x, c0 = rec["switching_value"], rec["central"]
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            continue
+        inp = str(rec["input"])
+        if inp.startswith("effect:"):
+            metric = inp.split(":", 1)[1]
+            per_k = x / pilot_mean * 1000
+            out.append(
+                f"Effect on {metric}: NPSV reaches zero at {x:,.1f} per force-year for a force of "
+                f"average pilot size ({per_k:,.2f} per 1,000 officers); the estimate is {c0:,.1f}."
+            )
+        elif inp.startswith("unit_value:"):
+            name = inp.split(":", 1)[1]
+            out.append(
+                f"Unit value {name}: break-even at {x:,.2f} against {c0:,.2f} "
+                f"({params.unit_values[name].unit})."
+            )
+        elif inp == "cost_scale":
+            out.append(
+                f"Costs: break-even when costs are {x:.2f} times the central estimate "
+                f"({(x - 1) * 100:+.0f}%)."
+            )
+        elif inp == "discount_rate":
+            out.append(f"Discount rate (years 1-30): break-even at {x:.2%}.")
+    return tuple(out)

@@ -1,0 +1,605 @@
+"""Uncertainty: one-way sensitivity (tornado data), switching values, scenarios, Monte Carlo.
+
+The NPSV of a view is linear in each effect estimate, each unit value and a cost scale::
+
+    NPSV = sum over core lines l of estimate[m(l)] x prod(unit values of l) x K[l] - s x PV(costs)
+
+where ``K[l]`` is the sum of the line's ``pv_per_unit`` column (see :mod:`.benefits`). The
+:class:`LinearView` holds these coefficients, so switching values of linear inputs are exact in
+closed form and the Monte Carlo evaluates all draws with array arithmetic (no loop per draw).
+Inputs that enter non-linearly (discount rate, optimism-bias stage, asset life, decay) are
+re-appraised in full through a ``recompute`` callable; switching values there use Brent's root
+finder. Every switching value is checked by a full re-appraisal (``npsv_at_switch``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from evaluation.appraisal.effects import EffectsTable
+from evaluation.appraisal.measures import vfm_category
+from evaluation.appraisal.params import Parameter, ParameterSet
+from evaluation.appraisal.results import MonteCarloSummary, Uncertainty
+
+__all__ = ["LinearView", "Recompute", "analyse", "monte_carlo"]
+
+#: Full re-appraisal: (params, effects) -> (PV costs, PV core benefits).
+Recompute = Callable[[ParameterSet, EffectsTable], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class LinearView:
+    """Linear decomposition of a view's PVs (see the module docstring)."""
+
+    lines: tuple[str, ...]
+    metrics: tuple[str, ...]
+    unit_values: tuple[tuple[str, ...], ...]
+    wider: np.ndarray
+    k: np.ndarray
+    k_by_year: np.ndarray
+    pv_costs: float
+    pv_costs_by_year: np.ndarray
+    years: tuple[str, ...]
+
+    @classmethod
+    def from_tables(
+        cls,
+        cost_lines: pd.DataFrame,
+        benefit_lines: pd.DataFrame,
+        params: ParameterSet,
+        years: Sequence[str],
+    ) -> LinearView:
+        """Build the decomposition from a view's cost and benefit lines."""
+        lines = [b for b in params.enabled_benefits if b.name in set(benefit_lines["line"])]
+        yidx = pd.Index(list(years))
+        k_by_year = np.zeros((len(lines), len(years)))
+        for i, line in enumerate(lines):
+            rows = benefit_lines[benefit_lines["line"] == line.name]
+            k_by_year[i] = (
+                rows.groupby("financial_year")["pv_per_unit"].sum().reindex(yidx, fill_value=0.0)
+            )
+        pv_by_year = (
+            cost_lines.groupby("financial_year")["pv_gbp"].sum().reindex(yidx, fill_value=0.0)
+        ).to_numpy(dtype=float)
+        return cls(
+            lines=tuple(b.name for b in lines),
+            metrics=tuple(b.metric for b in lines),
+            unit_values=tuple(b.unit_value for b in lines),
+            wider=np.array([b.wider for b in lines], dtype=bool),
+            k=k_by_year.sum(axis=1),
+            k_by_year=k_by_year,
+            pv_costs=float(pv_by_year.sum()),
+            pv_costs_by_year=pv_by_year,
+            years=tuple(years),
+        )
+
+    def core_metrics(self) -> tuple[str, ...]:
+        """Return the metrics of the core (non-wider) lines, in first-seen order."""
+        return tuple(
+            dict.fromkeys(m for m, w in zip(self.metrics, self.wider, strict=True) if not w)
+        )
+
+    def core_unit_values(self) -> tuple[str, ...]:
+        """Return the unit values of the core lines, in first-seen order."""
+        names = (
+            u for uvs, w in zip(self.unit_values, self.wider, strict=True) if not w for u in uvs
+        )
+        return tuple(dict.fromkeys(names))
+
+    def pv_benefits(
+        self,
+        estimates: Mapping[str, float],
+        unit_values: Mapping[str, float],
+        *,
+        wider: bool = False,
+    ) -> float:
+        """PV of benefits (core, or wider lines only with ``wider=True``)."""
+        total = 0.0
+        for i, metric in enumerate(self.metrics):
+            if bool(self.wider[i]) != wider:
+                continue
+            total += (
+                estimates[metric]
+                * math.prod(unit_values[u] for u in self.unit_values[i])
+                * self.k[i]
+            )
+        return total
+
+    def npsv(
+        self,
+        estimates: Mapping[str, float],
+        unit_values: Mapping[str, float],
+        cost_scale: float = 1.0,
+    ) -> float:
+        """NPSV of the core case at the given inputs."""
+        return self.pv_benefits(estimates, unit_values) - cost_scale * self.pv_costs
+
+
+def _central(
+    effects: EffectsTable, params: ParameterSet, view: LinearView
+) -> tuple[dict[str, float], dict[str, float]]:
+    est = {m: effects.estimate(m) for m in set(view.metrics)}
+    uv = {u: float(params.unit_values[u].value) for uvs in view.unit_values for u in uvs}
+    return est, uv
+
+
+# ----------------------------------------------------------------------------------------------
+# Sensitivity, switching values, scenarios
+# ----------------------------------------------------------------------------------------------
+
+
+def analyse(
+    view: LinearView,
+    params: ParameterSet,
+    effects: EffectsTable,
+    recompute: Recompute,
+    *,
+    rng: np.random.Generator | None,
+    draws: int | None,
+    seed: int | None = None,
+    ob_param: str = "optimism_bias.pilot_forecast",
+    full: bool = True,
+) -> Uncertainty:
+    """Run sensitivity, switching values, scenarios and (if ``rng``) Monte Carlo for a view.
+
+    Parameters
+    ----------
+    view
+        The view's linear decomposition.
+    params, effects
+        The central inputs.
+    recompute
+        Full re-appraisal of the view for non-linear inputs and for checking switching values.
+    rng, draws, seed
+        Monte Carlo generator, number of draws (default from the parameters) and the seed used
+        to make ``rng`` (reported only). No Monte Carlo when ``rng`` is ``None``.
+    ob_param
+        Which optimism-bias stage setting the view uses.
+    full
+        With ``False`` only the linear inputs are analysed (fast; used by the rollout's
+        break-even analysis where non-linear inputs are covered by the pilot view).
+    """
+    sens = _sensitivity(view, params, effects, recompute, ob_param=ob_param, full=full)
+    switching = _switching_values(view, params, effects, recompute, full=full)
+    scenarios = _scenarios(view, params, effects, recompute, ob_param=ob_param)
+    mc = None
+    if rng is not None:
+        mc = monte_carlo(view, params, effects, rng, draws=draws, seed=seed)
+    return Uncertainty(sens, switching, scenarios, mc)
+
+
+def _slope_effect(view: LinearView, metric: str, uv: Mapping[str, float]) -> float:
+    return sum(
+        math.prod(uv[u] for u in view.unit_values[i]) * view.k[i]
+        for i, m in enumerate(view.metrics)
+        if m == metric and not view.wider[i]
+    )
+
+
+def _sensitivity(
+    view: LinearView,
+    params: ParameterSet,
+    effects: EffectsTable,
+    recompute: Recompute,
+    *,
+    ob_param: str,
+    full: bool,
+) -> pd.DataFrame:
+    est, uv = _central(effects, params, view)
+    base = view.npsv(est, uv)
+    rows: list[dict[str, object]] = []
+
+    def add(
+        inp: str, desc: str, central: object, lo: object, hi: object, n_lo: float, n_hi: float
+    ) -> None:
+        rows.append(
+            {
+                "input": inp,
+                "description": desc,
+                "central": central,
+                "low": lo,
+                "high": hi,
+                "npsv_low": n_lo,
+                "npsv_high": n_hi,
+                "swing": abs(n_hi - n_lo),
+                "npsv_central": base,
+            }
+        )
+
+    z = params.sensitivity_effect_z
+    for metric in view.core_metrics():
+        e0, se = effects.estimate(metric), effects.se(metric)
+        lo, hi = e0 - z * se, e0 + z * se
+        add(
+            f"effect:{metric}",
+            f"effect estimate +/- {z:g} standard errors",
+            e0,
+            lo,
+            hi,
+            view.npsv({**est, metric: lo}, uv),
+            view.npsv({**est, metric: hi}, uv),
+        )
+    for name in view.core_unit_values():
+        p = params.unit_values[name]
+        if p.has_range:
+            add(
+                f"unit_value:{name}",
+                p.unit,
+                p.value,
+                p.low,
+                p.high,
+                view.npsv(est, {**uv, name: float(p.low)}),
+                view.npsv(est, {**uv, name: float(p.high)}),
+            )
+    cs = params.cost_scale
+    if cs.has_range:
+        add(
+            "cost_scale",
+            cs.unit,
+            cs.value,
+            cs.low,
+            cs.high,
+            view.npsv(est, uv, float(cs.low)),
+            view.npsv(est, uv, float(cs.high)),
+        )
+    if full:
+
+        def npsv_of(p: ParameterSet) -> float:
+            c, b = recompute(p, effects)
+            return b - c
+
+        dr = params.discount_rate
+        if dr.has_range:
+            add(
+                "discount_rate",
+                "first discount band rate (years 1-30)",
+                params.discount_bands[0].rate,
+                dr.low,
+                dr.high,
+                npsv_of(params.updated("discounting.rate", dr.low)),
+                npsv_of(params.updated("discounting.rate", dr.high)),
+            )
+        central_stage = _get_raw(params, ob_param)
+        add(
+            "optimism_bias",
+            "optimism-bias bound applied to forecast costs",
+            central_stage,
+            "lower",
+            "upper",
+            npsv_of(params.updated(ob_param, "lower")),
+            npsv_of(params.updated(ob_param, "upper")),
+        )
+        for cat in ("equipment",):
+            life = _life_param(params, cat)
+            if life is not None and life.has_range:
+                add(
+                    f"asset_life:{cat}",
+                    "asset life (years) before refresh",
+                    life.value,
+                    life.low,
+                    life.high,
+                    npsv_of(params.updated(f"assets.life_years.{cat}", int(life.low or 1))),
+                    npsv_of(params.updated(f"assets.life_years.{cat}", int(life.high or 1))),
+                )
+        for line in params.enabled_benefits:
+            if line.wider or not line.decay.has_range or line.name not in view.lines:
+                continue
+            add(
+                f"decay:{line.name}",
+                "annual decay of the effect beyond the evidence window",
+                line.decay.value,
+                line.decay.low,
+                line.decay.high,
+                npsv_of(params.updated(f"benefits.{line.name}.decay", line.decay.low)),
+                npsv_of(params.updated(f"benefits.{line.name}.decay", line.decay.high)),
+            )
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame = frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+        for col in ("central", "low", "high"):
+            frame[col] = frame[col].astype(object)
+    return frame
+
+
+def _get_raw(params: ParameterSet, key: str) -> object:
+    node: object = params.raw
+    for part in key.split("."):
+        node = node[part]  # type: ignore[index]
+    return node
+
+
+def _life_param(params: ParameterSet, cat: str) -> Parameter | None:
+    for p in params.parameters:
+        if p.key == f"assets.life_years.{cat}":
+            return p
+    return None
+
+
+def _switching_values(
+    view: LinearView,
+    params: ParameterSet,
+    effects: EffectsTable,
+    recompute: Recompute,
+    *,
+    full: bool,
+) -> pd.DataFrame:
+    est, uv = _central(effects, params, view)
+    base = view.npsv(est, uv)
+    rows: list[dict[str, object]] = []
+
+    def add(
+        inp: str,
+        desc: str,
+        central: float,
+        switch: float | None,
+        check: float | None,
+        note: str = "",
+    ) -> None:
+        change = (
+            (switch - central) / abs(central) if switch is not None and central != 0 else math.nan
+        )
+        rows.append(
+            {
+                "input": inp,
+                "description": desc,
+                "central": central,
+                "switching_value": math.nan if switch is None else switch,
+                "change_pct": 100 * change if switch is not None else math.nan,
+                "npsv_central": base,
+                "npsv_at_switch": math.nan if check is None else check,
+                "note": note,
+            }
+        )
+
+    def npsv_full(p: ParameterSet, e: EffectsTable) -> float:
+        c, b = recompute(p, e)
+        return b - c
+
+    for metric in view.core_metrics():
+        slope = _slope_effect(view, metric, uv)
+        e0 = est[metric]
+        if slope == 0:
+            add(
+                f"effect:{metric}",
+                "effect estimate per force-year",
+                e0,
+                None,
+                None,
+                "NPSV does not depend on this input",
+            )
+            continue
+        x = e0 - base / slope
+        check = (
+            npsv_full(params, effects.with_estimate(metric, x))
+            if full
+            else view.npsv({**est, metric: x}, uv)
+        )
+        add(
+            f"effect:{metric}",
+            "effect estimate per force-year",
+            e0,
+            x,
+            check,
+            "in units of the metric; a benefit needs the sign the line expects",
+        )
+    for name in view.core_unit_values():
+        u0 = uv[name]
+        slope = view.pv_benefits(est, {**uv, name: u0 + 1.0}) - view.pv_benefits(est, uv)
+        if slope == 0:
+            add(
+                f"unit_value:{name}",
+                params.unit_values[name].unit,
+                u0,
+                None,
+                None,
+                "NPSV does not depend on this input",
+            )
+            continue
+        x = u0 - base / slope
+        check = (
+            npsv_full(params.updated(f"unit_values.{name}", x), effects)
+            if full
+            else view.npsv(est, {**uv, name: x})
+        )
+        note = "" if x >= 0 else "negative: no positive value of this input breaks even"
+        add(f"unit_value:{name}", params.unit_values[name].unit, u0, x, check, note)
+    pvb = view.pv_benefits(est, uv)
+    if view.pv_costs > 0:
+        x = pvb / view.pv_costs
+        add(
+            "cost_scale",
+            "multiplier on all costs",
+            1.0,
+            x,
+            pvb - x * view.pv_costs,
+            "costs may rise by this factor before NPSV reaches zero"
+            if x >= 1
+            else "costs must fall to this share of the central estimate to break even",
+        )
+    if full:
+        r0 = params.discount_bands[0].rate
+
+        def f(rate: float) -> float:
+            return npsv_full(params.updated("discounting.rate", rate), effects)
+
+        lo, hi = -0.02, 1.0
+        try:
+            f_lo, f_hi = f(lo), f(hi)
+            if f_lo * f_hi < 0:
+                x = optimize.brentq(f, lo, hi, xtol=1e-12)
+                add("discount_rate", "first discount band rate (years 1-30)", r0, x, f(x))
+            else:
+                add(
+                    "discount_rate",
+                    "first discount band rate (years 1-30)",
+                    r0,
+                    None,
+                    None,
+                    f"NPSV keeps its sign for rates from {lo:.0%} to {hi:.0%}",
+                )
+        except ValueError:  # pragma: no cover - brentq on a bracketed root does not fail
+            add("discount_rate", "first discount band rate", r0, None, None, "no root found")
+    return pd.DataFrame(rows)
+
+
+def _scenarios(
+    view: LinearView,
+    params: ParameterSet,
+    effects: EffectsTable,
+    recompute: Recompute,
+    *,
+    ob_param: str,
+) -> pd.DataFrame:
+    est, uv = _central(effects, params, view)
+    z = params.scenario_effect_z
+    rows = []
+    for name, direction in (("low", -1), ("central", 0), ("high", 1)):
+        p = params
+        e = effects
+        if direction:
+            for metric in view.core_metrics():
+                slope = _slope_effect(view, metric, uv)
+                step = direction * z * effects.se(metric) * (1 if slope >= 0 else -1)
+                e = e.with_estimate(metric, est[metric] + step)
+            for u in view.core_unit_values():
+                par = params.unit_values[u]
+                if par.has_range:
+                    up = view.pv_benefits(est, {**uv, u: uv[u] + 1.0}) >= view.pv_benefits(est, uv)
+                    good = par.high if up else par.low
+                    bad = par.low if up else par.high
+                    p = p.updated(f"unit_values.{u}", good if direction > 0 else bad)
+            p = p.updated(ob_param, "upper" if direction < 0 else "lower")
+            for line in params.enabled_benefits:
+                if line.decay.has_range and line.name in view.lines:
+                    p = p.updated(
+                        f"benefits.{line.name}.decay",
+                        line.decay.low if direction > 0 else line.decay.high,
+                    )
+        cs = params.cost_scale
+        scale = float(cs.value)
+        if direction and cs.has_range:
+            scale = float(cs.low if direction > 0 else cs.high)
+        c, b = recompute(p, e)
+        c = c * scale
+        bcr = b / c if c > 0 else math.nan
+        rows.append(
+            {
+                "scenario": name,
+                "description": {
+                    "low": f"effects {z:g} SE towards less benefit, unit values at the "
+                    "unfavourable end, "
+                    "optimism bias upper bound, cost scale high, decay high",
+                    "central": "central values",
+                    "high": f"effects {z:g} SE towards more benefit, unit values at the "
+                    "favourable end, "
+                    "optimism bias lower bound, cost scale low, decay low",
+                }[name],
+                "pv_costs": c,
+                "pv_benefits": b,
+                "npsv": b - c,
+                "bcr": bcr,
+                "vfm_category": vfm_category(bcr, params.vfm),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Monte Carlo
+# ----------------------------------------------------------------------------------------------
+
+
+def _draw_param(p: Parameter, rng: np.random.Generator, n: int) -> np.ndarray | float:
+    if not p.has_range or p.distribution == "fixed" or p.low == p.high:
+        return float(p.value)
+    lo, hi = float(p.low or 0.0), float(p.high or 0.0)
+    if p.distribution == "uniform":
+        return rng.uniform(lo, hi, n)
+    return rng.triangular(lo, float(p.value), hi, n)
+
+
+def monte_carlo(
+    view: LinearView,
+    params: ParameterSet,
+    effects: EffectsTable,
+    rng: np.random.Generator,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+) -> MonteCarloSummary:
+    """Simulate the NPSV distribution: effects' sampling uncertainty plus parameter ranges.
+
+    Effects are drawn from their bootstrap draws (rows resampled jointly, when given and
+    ``uncertainty.effect_distribution = "bootstrap"``) or from ``Normal(estimate, se)``;
+    unit values and the cost scale from their ranges. All draws are evaluated at once.
+    """
+    n = int(draws if draws is not None else params.mc_draws)
+    metrics = view.core_metrics()
+    uvs = view.core_unit_values()
+    e_draws: dict[str, np.ndarray] = {}
+    boot = effects.draws if params.effect_distribution == "bootstrap" else None
+    boot_cols = [m for m in metrics if boot is not None and m in boot.columns]
+    if boot is not None and boot_cols:
+        idx = rng.integers(0, len(boot), size=n)
+        for m in boot_cols:
+            e_draws[m] = boot[m].to_numpy(dtype=float)[idx]
+    for m in metrics:
+        if m not in e_draws:
+            e_draws[m] = effects.estimate(m) + effects.se(m) * rng.standard_normal(n)
+    u_draws = {u: _draw_param(params.unit_values[u], rng, n) for u in uvs}
+    cost_scale = _draw_param(params.cost_scale, rng, n)
+
+    core = [i for i in range(len(view.lines)) if not view.wider[i]]
+    coef = np.zeros((n, len(core)))
+    for j, i in enumerate(core):
+        col = e_draws[view.metrics[i]].copy()
+        for u in view.unit_values[i]:
+            col = col * u_draws[u]
+        coef[:, j] = col
+    pvb = coef @ view.k[core]
+    pvc = np.asarray(cost_scale, dtype=float) * view.pv_costs
+    npsv = pvb - pvc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bcr = pvb / pvc
+    p10, p50, p90 = np.percentile(npsv, [10, 50, 90])
+    b10, b50, b90 = np.percentile(bcr, [10, 50, 90]) if view.pv_costs > 0 else (math.nan,) * 3
+    prob = float(np.mean(npsv > 0))
+
+    # analytic normal approximation from the effects alone (unit values, cost scale central)
+    est, uv = _central(effects, params, view)
+    mean = view.npsv(est, uv, float(params.cost_scale.value))
+    var = sum((effects.se(m) * _slope_effect(view, m, uv)) ** 2 for m in metrics)
+    sd = math.sqrt(var)
+    analytic = float(stats.norm.sf(0.0, loc=mean, scale=sd)) if sd > 0 else float(mean > 0)
+
+    uncertain = [f"effect:{m}" for m in metrics]
+    uncertain += [f"unit_value:{u}" for u in uvs if not isinstance(u_draws[u], float)]
+    if not isinstance(cost_scale, float):
+        uncertain.append("cost_scale")
+    used = "bootstrap" if boot_cols else "normal"
+    return MonteCarloSummary(
+        draws=n,
+        seed=seed,
+        effect_distribution=used,
+        p10=float(p10),
+        p50=float(p50),
+        p90=float(p90),
+        mean=float(npsv.mean()),
+        sd=float(npsv.std(ddof=1)) if n > 1 else 0.0,
+        prob_positive=prob,
+        prob_positive_se=math.sqrt(prob * (1 - prob) / n),
+        bcr_p10=float(b10),
+        bcr_p50=float(b50),
+        bcr_p90=float(b90),
+        analytic_mean=mean,
+        analytic_sd=sd,
+        analytic_prob_positive=analytic,
+        uncertain_inputs=tuple(uncertain),
+        npsv_draws=npsv,
+    )
