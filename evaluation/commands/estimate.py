@@ -57,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("unconditional", "reg", "ipw", "dr"),
         help="Callaway-Sant'Anna estimation with covariates",
     )
+    parser.add_argument(
+        "--allow-unbalanced",
+        action="store_true",
+        help="Callaway-Sant'Anna on an unbalanced panel: each cell uses the units observed in "
+        "both of its periods (otherwise an unbalanced panel is an error)",
+    )
     parser.add_argument("--sheet", help="worksheet (Excel input)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -129,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     options = {}
     if args.estimation:
         options["estimation"] = args.estimation
+    if args.allow_unbalanced:
+        options["allow_unbalanced"] = True
     result = estimate(
         df,
         args.outcome,
