@@ -67,7 +67,9 @@ def test_weighted_sum_equals_twfe(source):
         y = "lemp"
     elif source == "castle":
         df = pd.read_csv(CASTLE)
-        panel = Panel.from_frame(df, unit="sid", time="year", cohort="effyear", outcomes="l_homicide")
+        panel = Panel.from_frame(
+            df, unit="sid", time="year", cohort="effyear", outcomes="l_homicide"
+        )
         y = "l_homicide"
     else:
         rng = np.random.default_rng(7)
@@ -90,7 +92,9 @@ def test_weighted_sum_equals_twfe(source):
 
 def test_two_by_two_is_difference_of_four_means_mpdta():
     df = pd.read_csv(MPDTA)
-    panel = Panel.from_frame(df, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp")
+    panel = Panel.from_frame(
+        df, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp"
+    )
     table = goodman_bacon(panel, "lemp").set_index(["comparison", "treated", "control"])
 
     def mean(cohort, years):
@@ -100,7 +104,9 @@ def test_two_by_two_is_difference_of_four_means_mpdta():
     # 2006 vs never: pre 2003-2005, post 2006-2007
     pre, post = [2003, 2004, 2005], [2006, 2007]
     expected = (mean(2006, post) - mean(2006, pre)) - (mean(0, post) - mean(0, pre))
-    assert table.loc[(COMPARISONS[2], 2006, "never"), "estimate"] == pytest.approx(expected, abs=1e-12)
+    assert table.loc[(COMPARISONS[2], 2006, "never"), "estimate"] == pytest.approx(
+        expected, abs=1e-12
+    )
     # 2004 (earlier) vs 2007 (later, not yet treated): window 2003-2006
     pre, mid = [2003], [2004, 2005, 2006]
     expected = (mean(2004, mid) - mean(2004, pre)) - (mean(2007, mid) - mean(2007, pre))
@@ -113,6 +119,8 @@ def test_two_by_two_is_difference_of_four_means_mpdta():
 
 def test_unbalanced_panel_is_refused():
     df = pd.read_csv(MPDTA).iloc[1:]
-    panel = Panel.from_frame(df, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp")
+    panel = Panel.from_frame(
+        df, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp"
+    )
     with pytest.raises(EstimationError, match="balanced"):
         goodman_bacon(panel, "lemp")

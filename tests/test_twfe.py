@@ -21,11 +21,15 @@ CR1 = InferenceSettings()
 def _mpdta() -> tuple[pd.DataFrame, Panel]:
     df = pd.read_csv(MPDTA)
     df["D"] = ((df["year"] >= df["first.treat"]) & (df["first.treat"] > 0)).astype(float)
-    panel = Panel.from_frame(df, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp")
+    panel = Panel.from_frame(
+        df, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp"
+    )
     return df, panel
 
 
-def _staggered(seed: int = 3, n: int = 30, t: int = 10, drop: int = 0) -> tuple[pd.DataFrame, Panel]:
+def _staggered(
+    seed: int = 3, n: int = 30, t: int = 10, drop: int = 0
+) -> tuple[pd.DataFrame, Panel]:
     rng = np.random.default_rng(seed)
     g = rng.choice([4.0, 6.0, 8.0, 0.0], size=n)
     rows = []
@@ -34,7 +38,13 @@ def _staggered(seed: int = 3, n: int = 30, t: int = 10, drop: int = 0) -> tuple[
         for s in range(1, t + 1):
             eff = 0.3 * (s - g[i] + 1) if g[i] and s >= g[i] else 0.0
             rows.append(
-                {"u": i, "t": s, "g": g[i], "x": rng.normal(), "y": a + 0.2 * s + eff + rng.normal()}
+                {
+                    "u": i,
+                    "t": s,
+                    "g": g[i],
+                    "x": rng.normal(),
+                    "y": a + 0.2 * s + eff + rng.normal(),
+                }
             )
     df = pd.DataFrame(rows)
     if drop:
@@ -87,7 +97,7 @@ def test_linearmodels_clustered_se_documented_factor():
 
 
 def test_two_way_demean_unbalanced_equals_dummy_regression():
-    df, panel = _staggered(drop=40)
+    _df, panel = _staggered(drop=40)
     x = np.column_stack([panel.data["y"], panel.treated, panel.data["x"]])
     fast = two_way_demean(x, panel.unit_index, panel.time_index)
     dummies = np.column_stack(
@@ -109,7 +119,9 @@ def test_did2x2_is_difference_of_four_means():
     unit_pre = df[pre].set_index("countyreal")["lemp"]
     change = unit_post - unit_pre
     t_units = df.loc[treated, "countyreal"].unique()
-    expected = change[change.index.isin(t_units)].mean() - change[~change.index.isin(t_units)].mean()
+    expected = (
+        change[change.index.isin(t_units)].mean() - change[~change.index.isin(t_units)].mean()
+    )
     assert res.overall.estimate == pytest.approx(expected, abs=1e-12)
     m = res.info["means"]
     four = (m["treated_post"] - m["treated_pre"]) - (m["control_post"] - m["control_pre"])
@@ -118,7 +130,7 @@ def test_did2x2_is_difference_of_four_means():
 
 
 def test_did2x2_errors():
-    df, panel = _mpdta()
+    _df, panel = _mpdta()
     with pytest.raises(EstimationError, match="exactly two periods"):
         fit_did2x2(panel, "lemp")
     with pytest.raises(EstimationError, match="inside the post period"):
@@ -132,7 +144,9 @@ def test_did2x2_errors():
 def test_did2x2_two_period_panel():
     df, _ = _mpdta()
     two = df[df["year"].isin([2005, 2006]) & df["first.treat"].isin([0, 2006])]
-    panel = Panel.from_frame(two, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp")
+    panel = Panel.from_frame(
+        two, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp"
+    )
     res = fit_did2x2(panel, "lemp", inference="cr1")
     g = two.groupby(["first.treat", "year"])["lemp"].mean()
     expected = (g[(2006, 2006)] - g[(2006, 2005)]) - (g[(0, 2006)] - g[(0, 2005)])
