@@ -8,9 +8,10 @@ numbers, so the true average treatment effect on the treated (ATT) of every coho
 known exactly: it is the mean of ``Y(1) - Y(0)`` over the cohort's forces, computed on the values
 that are written out (after rounding).
 
-It is vectorised (no Python loop over force-months): one 43 x 96 panel takes about a
-millisecond in :func:`simulate` and a few milliseconds in :func:`generate`, so power analyses and
-coverage studies can call it many times.
+It is vectorised (no Python loop over force-months): one 43 x 96 panel takes a few
+milliseconds in :func:`simulate` (arrays only) and a few tens of milliseconds in :func:`generate`
+(frames, ledger, truth), so power analyses and coverage studies can call it many times
+(``python -m benchmarks synth``).
 
 Structural model (per force ``f`` and month ``t``; ``size`` is officers FTE / 1000)
 -----------------------------------------------------------------------------------
@@ -42,11 +43,12 @@ effect sizes or the waves: convenient for power curves (common random numbers).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -403,8 +405,38 @@ class SynthConfig:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-friendly dict of every parameter."""
+        """Return a JSON-friendly dict of every parameter (the ``config`` of the manifest)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> SynthConfig:
+        """Rebuild a config from :meth:`to_dict` output (e.g. a manifest's ``config``).
+
+        Examples
+        --------
+        >>> cfg = SynthConfig(freq="quarter", noise_scale=0.5)
+        >>> SynthConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+        True
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown synth config parameter(s): {', '.join(unknown)}")
+        out: dict[str, Any] = dict(values)
+        if "waves" in out:
+            out["waves"] = tuple((str(g), int(n)) for g, n in out["waves"])
+        if "fixed_pilots" in out:
+            out["fixed_pilots"] = tuple((str(f), str(g)) for f, g in out["fixed_pilots"])
+        if "effects" in out:
+            out["effects"] = tuple(
+                EffectSpec(**{**e, "wave_multipliers": tuple(e.get("wave_multipliers", (1.0,)))})
+                for e in out["effects"]
+            )
+        if "baselines" in out:
+            out["baselines"] = Baselines(**out["baselines"])
+        if "costs" in out:
+            out["costs"] = CostSpec(**out["costs"])
+        return cls(**out)
 
 
 # ----------------------------------------------------------------------------- results
@@ -862,6 +894,14 @@ def _finish(y: Mapping[str, np.ndarray], rounding: bool) -> dict[str, np.ndarray
     return out
 
 
+@functools.lru_cache(maxsize=32)
+def _period_labels(start: str, n_months: int, freq: str) -> tuple[str, ...]:
+    first = parse_period(start, "month")
+    if freq == "quarter":
+        return tuple(format_period((first + i).asfreq("Q-DEC")) for i in range(0, n_months, 3))
+    return tuple(format_period(first + i) for i in range(n_months))
+
+
 def _child_rngs(rng: np.random.Generator) -> list[np.random.Generator]:
     """Independent streams: pilot selection, outcomes, missing rows, costs."""
     if not isinstance(rng, np.random.Generator):
@@ -884,16 +924,15 @@ def _simulate(config: SynthConfig, streams: Sequence[np.random.Generator]) -> Sy
     }
     y0 = _monthly_outcomes(config, size, zf, zt, start, {})
     y1 = _monthly_outcomes(config, size, zf, zt, start, mult)
-    periods = [format_period(start + i) for i in range(n_months)]
+    periods = _period_labels(config.start, n_months, config.freq)
     if config.freq == "quarter":
         y0, y1 = _to_quarters(y0), _to_quarters(y1)
-        periods = [format_period((start + i).asfreq("Q-DEC")) for i in range(0, n_months, 3)]
         cohort = np.where(cohort >= 0, cohort // 3, -1)
     cohort.flags.writeable = False
     wave.flags.writeable = False
     return SynthArrays(
         forces=names,
-        periods=tuple(periods),
+        periods=periods,
         cohort=cohort,
         wave=wave,
         y0=MappingProxyType(_finish(y0, config.round_values)),

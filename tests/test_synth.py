@@ -528,3 +528,14 @@ def test_benchmark_print_speed():
         simulate(cfg, np.random.default_rng(s))
     per = (time.perf_counter() - start) / 20
     print(f"simulate: {per * 1e3:.2f} ms per 43 x 96 panel")
+
+
+def test_manifest_config_reproduces_the_bundled_data(tmp_path):
+    manifest = json.loads((SAMPLE / "manifest.json").read_text())
+    config = SynthConfig.from_dict(manifest["config"])
+    assert config == SynthConfig()
+    data = generate(config, np.random.default_rng(manifest["seed"]))
+    write_synth(data, tmp_path, seed=manifest["seed"], command=manifest["command"])
+    assert (tmp_path / "panel.csv").read_bytes() == (SAMPLE / "panel.csv").read_bytes()
+    with pytest.raises(ConfigError, match="unknown"):
+        SynthConfig.from_dict({"noise": 1.0})
