@@ -1,12 +1,12 @@
 """National rollout: the pilots' costs and benefits scaled to every force by a size driver.
 
 The pilots' outturn costs (real, before optimism bias) give a cost profile per unit of the size
-driver (officers FTE by default) for each year since go-live ``k``: the pooled ratio
-``sum of pilot costs in year k / sum of the driver over pilots observed in year k``. Each
-rollout force gets that profile times its driver, all going live in the rollout start year;
-after the observed years, recurrent costs continue at the last level, equipment is refreshed and
-capital leaves a residual value, exactly as for the pilot, with the rollout optimism-bias stage
-(upper bound by default: an early-stage proposal). Benefits scale with the force's driver
+driver (officers FTE by default): set-up capital and first-year recurrent cost in year 1, and
+the steady-state recurrent cost from year 2 (see :func:`cost_profile`). Each rollout force gets
+that profile times its driver, all going live in the rollout start year; recurrent costs then
+continue at the steady level, equipment is refreshed and capital leaves a residual value,
+exactly as for the pilot, with the rollout optimism-bias stage (upper bound by default: an
+early-stage proposal). Benefits scale with the force's driver
 relative to the average pilot force's. Break-even conditions are the rollout's switching values.
 """
 
@@ -49,31 +49,53 @@ def rollout_drivers(params: ParameterSet, drivers: pd.Series | None = None) -> p
 def cost_profile(
     pilot_cost_lines: pd.DataFrame, go_live: dict[str, str], outturn_end: str, drivers: pd.Series
 ) -> tuple[pd.DataFrame, int]:
-    """Return the pilots' outturn cost per unit of driver by year since go-live, and its length."""
+    """Return the pilots' outturn cost per unit of driver for rollout years 1 and 2 on.
+
+    Each ratio pools the same pilot forces in numerator and denominator, so a change in which
+    forces are observed cannot masquerade as a change in cost (composition bias):
+
+    * year 1, capital: all the pilots' capital outturn (set-up, whenever booked) over all their
+      drivers;
+    * year 1, recurrent: the pilots' recurrent cost in their go-live year over all drivers;
+    * year 2 on, recurrent: recurrent cost in the last outturn year of the pilots live for at
+      least two years there, over their drivers (the steady state, continued by projection).
+
+    Returns the profile (``k``, ``category``, ``kind``, ``gbp_per_driver``,
+    ``pilot_forces_observed``) and its number of years (1 or 2).
+    """
     out = pilot_cost_lines[pilot_cost_lines["basis"] == "outturn"]
-    k = (
-        out["financial_year"].map(fy_start).to_numpy()
-        - out["force"].map(lambda f: fy_start(go_live[f])).to_numpy()
-        + 1
-    )
-    out = out.assign(k=np.clip(k, 1, None))
-    kmax = {f: fy_start(outturn_end) - fy_start(g) + 1 for f, g in go_live.items()}
-    n_years = max(kmax.values())
+    end = fy_start(outturn_end)
+    live = {f: fy_start(g) for f, g in go_live.items() if fy_start(g) <= end}
+    if not live:
+        raise AppraisalError("rollout: no pilot force went live within the outturn")
+    out = out[out["force"].isin(list(live))]
+    k = out["financial_year"].map(fy_start).to_numpy() - out["force"].map(live).to_numpy() + 1
+    out = out.assign(k=k)
     rows = []
-    for kk in range(1, n_years + 1):
-        observed = [f for f, m in kmax.items() if m >= kk]
-        denom = float(drivers.reindex(observed).sum())
-        part = out[out["k"] == kk].groupby(["category", "kind"])["base_real_gbp"].sum()
-        for (cat, kind), v in part.items():
+
+    def add(kk: int, part: pd.DataFrame, forces: list[str]) -> None:
+        denom = float(drivers.reindex(forces).sum())
+        for (cat, kind), v in part.groupby(["category", "kind"])["base_real_gbp"].sum().items():
             rows.append(
                 {
                     "k": kk,
                     "category": cat,
                     "kind": kind,
                     "gbp_per_driver": v / denom,
-                    "pilot_forces_observed": len(observed),
+                    "pilot_forces_observed": len(forces),
                 }
             )
+
+    everyone = sorted(live)
+    add(1, out[out["kind"] == "capital"], everyone)
+    add(1, out[(out["kind"] == "recurrent") & (out["k"] <= 1)], everyone)
+    steady = sorted(f for f, g in live.items() if end - g + 1 >= 2)
+    n_years = 1
+    if steady:
+        last = out[(out["kind"] == "recurrent") & (out["k"] >= 2)]
+        last = last[(last["financial_year"] == outturn_end) & last["force"].isin(steady)]
+        add(2, last, steady)
+        n_years = 2
     frame = pd.DataFrame(
         rows, columns=["k", "category", "kind", "gbp_per_driver", "pilot_forces_observed"]
     )

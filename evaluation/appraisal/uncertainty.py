@@ -205,8 +205,8 @@ def _sensitivity(
                 "central": central,
                 "low": lo,
                 "high": hi,
-                "npsv_low": n_lo,
-                "npsv_high": n_hi,
+                "npsv_at_low": n_lo,
+                "npsv_at_high": n_hi,
                 "swing": abs(n_hi - n_lo),
                 "npsv_central": base,
             }
