@@ -1394,6 +1394,9 @@ version {version}) with seed **{seed}**:
 {command}
 ```
 
+or, in Python, `evaluation.synth.generate(SynthConfig(), numpy.random.default_rng({seed}))`
+with the configuration in `manifest.json` (`SynthConfig.from_dict`).
+
 `manifest.json` holds the SHA-256 of every file, the seed, the generator version and the full
 configuration. Running the command again gives byte-identical files; `tests/test_synth.py`
 checks that the bundled files equal what `evaluation.synth.generate` produces for this seed.
@@ -1423,9 +1426,11 @@ removed, and on the rounded values that are written: it is the estimand, not an 
 
 ## Pilot waves
 
-Pilot forces go live in waves, as in Operation Soteria Bluestone. Fixed places: {fixed}. The
-other places are drawn at random (`pilot_selection = "{selection}"`). The remaining forces are
-comparison forces, never treated.
+Pilot forces go live in waves, as in Operation Soteria Bluestone (which began in Avon and
+Somerset). Places fixed in advance:
+{fixed}.
+The other places are drawn at random (`pilot_selection = "{selection}"`); the remaining forces
+are comparison forces, never treated.
 
 {waves}
 
