@@ -203,8 +203,11 @@ def _pretrend(fit: _Fit) -> dict[str, float]:
     if len(pre) == 0:
         return {}
     n = fit.psi.shape[0]
+    if len(pre) >= n:  # the covariance of more estimates than units is singular
+        return {}
     V = fit.psi[:, pre].T @ fit.psi[:, pre] / n**2
-    if 1.0 / np.linalg.cond(V) <= np.finfo(float).eps:
+    eig = np.linalg.eigvalsh(V)
+    if not np.isfinite(eig).all() or eig[0] <= np.finfo(float).eps * max(eig[-1], 0.0):
         return {}
     a = fit.att[pre]
     W = float(a @ np.linalg.solve(V, a))
@@ -368,7 +371,7 @@ def _infer(
     if name in ("cr1", "multiplier"):
         out = {}
         for f, (keys, est, psi) in fams.items():
-            problem = InfluenceProblem(est, psi, [str(k) for k in keys])
+            problem = InfluenceProblem(est, psi, [str(k) for k in keys.tolist()])
             if name == "cr1":
                 out[f] = analytic_from_influence(problem, settings, method="cr1")
             elif len(est) == 0:
@@ -400,7 +403,7 @@ def _infer(
             estimates=np.concatenate([fams[f][1] for f in _FAMILIES]),
             units=np.asarray(data.units),
             refit=refit,
-            names=[f"{f}:{k}" for f in _FAMILIES for k in fams[f][0]],
+            names=[f"{f}:{k}" for f in _FAMILIES for k in fams[f][0].tolist()],
         )
         method = _method("cr3")
         outcome = method.infer(pick_problem(method, [problem], "cs"), settings)  # type: ignore[arg-type,attr-defined]
