@@ -173,6 +173,7 @@ def sdid_block(
     t0: int,
     *,
     method: SdidMethod = "sdid",
+    eta_omega: float | None = None,
     max_iter: int = 10_000,
     max_iter_pre_sparsify: int = 100,
 ) -> SdidFit:
@@ -187,6 +188,11 @@ def sdid_block(
         Number of control units and of pre-treatment periods.
     method
         ``"sdid"``, ``"sc"`` or ``"did"``.
+    eta_omega
+        Unit-weight regularisation relative to the noise level (R ``eta.omega``); default
+        ``(N1 T1)^(1/4)`` for SDID and ``1e-6`` for SC.
+    max_iter, max_iter_pre_sparsify
+        Frank-Wolfe iteration limits (R ``max.iter`` and ``max.iter.pre.sparsify``).
 
     Examples
     --------
@@ -213,7 +219,8 @@ def sdid_block(
             )
         noise = np.std(diffs, axis=1, ddof=1)
         min_decrease = 1e-5 * noise
-        eta_omega = 1e-6 if method == "sc" else (n1 * t1) ** 0.25
+        if eta_omega is None:
+            eta_omega = 1e-6 if method == "sc" else (n1 * t1) ** 0.25
         zeta_omega, zeta_lambda = eta_omega * noise, 1e-6 * noise
         Yc = _collapsed(Y, n0, t0)
 
