@@ -52,7 +52,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -289,44 +289,54 @@ def _resolve_columns(
     return found
 
 
+_NUMERIC_TYPES = frozenset(
+    {"DOUBLE", "FLOAT", "REAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT",
+     "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"}
+)  # fmt: skip
+
+
 def _typed_view_sql(scan: str, cols: dict[str, str], types: Mapping[str, str]) -> str:
-    """Return SQL that parses the raw columns: ``*_raw`` text beside typed values."""
+    """Return SQL that parses the raw columns.
 
-    def raw(name: str) -> str:
-        ident = _quote_ident(cols[name])
-        return f"nullif(trim(CAST({ident} AS VARCHAR)), '')"
-
-    def date_expr(name: str) -> str:
+    For each column: ``<name>_given`` (a non-blank value is present), the typed value, and
+    ``<name>_raw`` (the text, for messages; DuckDB computes it only where a query uses it).
+    Columns already typed in a Parquet file (DATE, TIMESTAMP, BOOLEAN, numbers) are used as
+    they are, without a round trip through text.
+    """
+    out = ["_rn"]
+    for name in REQUIRED_CASE_COLUMNS:
         ident = _quote_ident(cols[name])
         kind = types[cols[name]].upper()
-        if kind == "DATE":
-            return ident
-        if kind.startswith("TIMESTAMP"):
-            return f"CAST({ident} AS DATE)"
-        return f"CAST(try_strptime({raw(name)}, '{_DATE_FORMAT}') AS DATE)"
-
-    yes = ", ".join(_sql_literal(v) for v in OUTSOURCED_TRUE)
-    no = ", ".join(_sql_literal(v) for v in OUTSOURCED_FALSE)
-    cost_ident = _quote_ident(cols["cost_gbp"])
-    cost_kind = types[cols["cost_gbp"]].upper()
-    numeric = cost_kind in {"DOUBLE", "FLOAT", "REAL", "BIGINT", "INTEGER", "SMALLINT",
-                            "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT",
-                            "UTINYINT"} or cost_kind.startswith("DECIMAL")  # fmt: skip
-    cost = f"CAST({cost_ident} AS DOUBLE)" if numeric else f"try_cast({raw('cost_gbp')} AS DOUBLE)"
-    return f"""
-        SELECT _rn,
-               {raw("force")} AS force_raw,
-               {raw("received")} AS received_raw,
-               {raw("completed")} AS completed_raw,
-               {raw("outsourced")} AS outsourced_raw,
-               {raw("cost_gbp")} AS cost_raw,
-               {date_expr("received")} AS received,
-               {date_expr("completed")} AS completed,
-               CASE WHEN lower({raw("outsourced")}) IN ({yes}) THEN true
-                    WHEN lower({raw("outsourced")}) IN ({no}) THEN false END AS outsourced,
-               {cost} AS cost
-        FROM ({scan})
-    """
+        is_text = kind == "VARCHAR"
+        raw = f"nullif(trim(CAST({ident} AS VARCHAR)), '')"
+        out.append(f"{raw} AS {name}_raw")
+        out.append(f"({raw if is_text else ident} IS NOT NULL) AS {name}_given")
+        if name in ("received", "completed"):
+            if kind == "DATE":
+                value = ident
+            elif kind.startswith("TIMESTAMP"):
+                value = f"CAST({ident} AS DATE)"
+            else:
+                value = f"CAST(try_strptime({raw}, '{_DATE_FORMAT}') AS DATE)"
+            out.append(f"{value} AS {name}")
+        elif name == "outsourced":
+            if kind == "BOOLEAN":
+                value = ident
+            else:
+                yes = ", ".join(_sql_literal(v) for v in OUTSOURCED_TRUE)
+                no = ", ".join(_sql_literal(v) for v in OUTSOURCED_FALSE)
+                value = (
+                    f"CASE WHEN lower({raw}) IN ({yes}) THEN true "
+                    f"WHEN lower({raw}) IN ({no}) THEN false END"
+                )
+            out.append(f"{value} AS outsourced")
+        elif name == "cost_gbp":
+            if kind in _NUMERIC_TYPES or kind.startswith("DECIMAL"):
+                value = f"CAST({ident} AS DOUBLE)"
+            else:
+                value = f"try_cast({raw} AS DOUBLE)"
+            out.append(f"{value} AS cost")
+    return f"SELECT {', '.join(out)} FROM ({scan})"
 
 
 # ----------------------------------------------------------------------------- validation
@@ -345,7 +355,7 @@ def _rules(as_of: date | None) -> list[_Rule]:
         _Rule(
             "received_missing",
             "received",
-            "received_raw IS NULL",
+            "NOT received_given",
             "received_raw",
             "received date missing",
             _DATE_EXPECTED,
@@ -353,7 +363,7 @@ def _rules(as_of: date | None) -> list[_Rule]:
         _Rule(
             "received_bad",
             "received",
-            "received_raw IS NOT NULL AND received IS NULL",
+            "received_given AND received IS NULL",
             "received_raw",
             "not a date",
             _DATE_EXPECTED,
@@ -361,7 +371,7 @@ def _rules(as_of: date | None) -> list[_Rule]:
         _Rule(
             "completed_bad",
             "completed",
-            "completed_raw IS NOT NULL AND completed IS NULL",
+            "completed_given AND completed IS NULL",
             "completed_raw",
             "not a date",
             f"{_DATE_EXPECTED}, or blank while pending",
@@ -377,7 +387,7 @@ def _rules(as_of: date | None) -> list[_Rule]:
         _Rule(
             "outsourced_bad",
             "outsourced",
-            "outsourced_raw IS NOT NULL AND outsourced IS NULL",
+            "outsourced_given AND outsourced IS NULL",
             "outsourced_raw",
             "not a yes/no flag",
             _FLAG_EXPECTED,
@@ -385,7 +395,7 @@ def _rules(as_of: date | None) -> list[_Rule]:
         _Rule(
             "outsourced_missing",
             "outsourced",
-            "outsourced_raw IS NULL AND completed_raw IS NOT NULL",
+            "NOT outsourced_given AND completed_given",
             "outsourced_raw",
             "outsourced flag missing for a completed examination",
             _FLAG_EXPECTED,
@@ -393,8 +403,8 @@ def _rules(as_of: date | None) -> list[_Rule]:
         _Rule(
             "cost_bad",
             "cost_gbp",
-            "cost_raw IS NOT NULL AND (cost IS NULL OR isnan(cost) OR isinf(cost))",
-            "cost_raw",
+            "cost_gbp_given AND (cost IS NULL OR isnan(cost) OR isinf(cost))",
+            "cost_gbp_raw",
             "not a number",
             _COST_EXPECTED,
         ),
@@ -402,15 +412,15 @@ def _rules(as_of: date | None) -> list[_Rule]:
             "cost_negative",
             "cost_gbp",
             "cost < 0",
-            "cost_raw",
+            "cost_gbp_raw",
             "negative cost",
             _COST_EXPECTED,
         ),
         _Rule(
             "cost_missing",
             "cost_gbp",
-            "cost_raw IS NULL AND completed_raw IS NOT NULL",
-            "cost_raw",
+            "NOT cost_gbp_given AND completed_given",
+            "cost_gbp_raw",
             "cost missing for a completed examination",
             f"{_COST_EXPECTED} (blank only while pending)",
         ),
@@ -523,6 +533,29 @@ def _force_map(
     return table, unknown, infos
 
 
+def _one_row(con: duckdb.DuckDBPyConnection, sql: str, source: str) -> dict[str, Any]:
+    """Run an aggregate query and return its single row as a dict."""
+    try:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        fetched = cur.fetchall()
+    except _READ_ERRORS as exc:
+        raise _read_error(exc, source) from None
+    if not fetched:  # pragma: no cover - an aggregate always returns one row
+        raise RuntimeError("aggregate query returned no row")
+    return dict(zip(names, fetched[0], strict=True))
+
+
+def _with_suggestion(problem: Problem) -> Problem:
+    """Add the nearest force name to an unknown-force problem."""
+    if problem.row is None or problem.value is None:
+        return problem
+    hint = suggest_force(problem.value)
+    if not hint:
+        return problem
+    return replace(problem, expected=f"{problem.expected} (did you mean {hint!r}?)")
+
+
 def _as_date(value: date | str | None, name: str) -> date | None:
     if value is None:
         return None
@@ -602,6 +635,15 @@ def _connect(memory_limit: str | None, threads: int | None, tmp: str) -> duckdb.
         return duckdb.connect(":memory:", config=config)
     except (duckdb.InvalidInputException, duckdb.Error) as exc:
         raise ConfigError(f"invalid DuckDB setting: {exc}") from None
+
+
+# DuckDB errors that mean "this file cannot be read as a table" (others are internal errors)
+_READ_ERRORS = (
+    duckdb.IOException,
+    duckdb.InvalidInputException,
+    duckdb.ConversionException,
+    duckdb.SerializationException,
+)
 
 
 def _read_error(exc: Exception, source: str) -> DataError:
@@ -730,7 +772,7 @@ def _aggregate(
     # 1. header and column types (reads only the start of the file)
     try:
         described = con.execute(f"DESCRIBE {_scan(file, kind, rejects=True)}").fetchall()
-    except duckdb.Error as exc:
+    except _READ_ERRORS as exc:
         raise _read_error(exc, source) from None
     types = {str(name): str(kind_) for name, kind_, *_ in described if name != "_rn"}
     cols = _resolve_columns(list(types), columns, source)
@@ -739,28 +781,13 @@ def _aggregate(
         f"CREATE TEMP VIEW typed AS {_typed_view_sql(_scan(file, kind, rejects=True), cols, types)}"
     )
 
-    # 2. one validation pass: per rule a count and the first `cap` rows (in file order)
+    # 2. validation, one pass: a count per rule (cheap flags, no text)
     rules = _rules(as_of)
-    parts = ["count(*) AS n_rows", "count(completed_raw) AS n_completed"]
-    for r in rules:
-        parts.append(f"count(*) FILTER (WHERE {r.condition}) AS n_{r.key}")
-        parts.append(
-            f"min_by({{'rn': _rn, 'v': {r.value}}}, _rn, {cap}) FILTER (WHERE {r.condition}) "
-            f"AS ex_{r.key}"
-        )
+    parts = ["count(*) AS n_rows", "count(*) FILTER (WHERE completed_given) AS n_completed"]
+    parts += [f"count(*) FILTER (WHERE {r.condition}) AS n_{r.key}" for r in rules]
     parts.append("histogram(force_raw) AS forces")
     parts.append("count(*) FILTER (WHERE force_raw IS NULL) AS n_force_missing")
-    parts.append(f"min_by(_rn, _rn, {cap}) FILTER (WHERE force_raw IS NULL) AS ex_force_missing")
-    try:
-        cur = con.execute(f"SELECT {', '.join(parts)} FROM typed")
-        names = [d[0] for d in cur.description]
-        fetched = cur.fetchall()
-        row = fetched[0] if fetched else None
-    except duckdb.Error as exc:
-        raise _read_error(exc, source) from None
-    if row is None:  # pragma: no cover - an aggregate always returns one row
-        raise RuntimeError("validation query returned no row")
-    stats = dict(zip(names, row, strict=True))
+    stats = _one_row(con, f"SELECT {', '.join(parts)} FROM typed", source)
 
     if kind == "csv":
         structural = _structural_problems(con, source, cap)
@@ -776,55 +803,45 @@ def _aggregate(
             [Problem("no data rows", file=source, expected="one row per device examination")],
         )
 
-    problems: list[Problem] = []
-    counts: list[tuple[str, int]] = []
-    for r in rules:
-        total = int(stats[f"n_{r.key}"])
-        if total:
-            listed = [(e["rn"], e["v"]) for e in stats[f"ex_{r.key}"]]
-            problems += _capped(r.message, cols[r.column], r.expected, total, listed, source)
-            counts.append((r.message, total))
-
     histogram = stats["forces"] or {}
     force_table, unknown, infos = _force_map(histogram, source)
-    n_missing_force = int(stats["n_force_missing"])
-    if n_missing_force:
-        listed = [(rn, None) for rn in stats["ex_force_missing"]]
-        problems += _capped(
-            "force missing", cols["force"], "a force name", n_missing_force, listed, source
-        )
-        counts.append(("force missing", n_missing_force))
     con.register("force_map", force_table)
+    failing = [r for r in rules if stats[f"n_{r.key}"]]
+    if stats["n_force_missing"]:
+        failing.append(
+            _Rule("force_missing", "force", "force_raw IS NULL", "NULL", "force missing",
+                  "a force name")
+        )  # fmt: skip
     if unknown:
-        con.register("unknown_forces", pa.table({"raw": pa.array(unknown, pa.string())}))
-        bad = con.execute(
-            "SELECT _rn, force_raw FROM typed WHERE force_raw IN (SELECT raw FROM unknown_forces) "
-            f"ORDER BY _rn LIMIT {cap}"
-        ).fetchall()
-        total = sum(int(histogram[u]) for u in unknown)
-        for rn, value in bad:
-            hint = suggest_force(value)
-            problems.append(
-                Problem(
-                    "unknown force",
-                    file=source,
-                    row=int(rn),
-                    column=cols["force"],
-                    value=str(value),
-                    expected="a territorial force of England and Wales"
-                    + (f" (did you mean {hint!r}?)" if hint else ""),
-                )
+        failing.append(
+            _Rule(
+                "force_unknown",
+                "force",
+                "force_raw IN (SELECT raw FROM force_map WHERE canonical IS NULL)",
+                "force_raw",
+                "unknown force",
+                "a territorial force of England and Wales",
             )
-        if total > len(bad):
-            problems.append(
-                Problem(
-                    f"unknown force: {total - len(bad):,} more row(s) not listed ({total:,} in "
-                    f"all; distinct values: {', '.join(map(repr, unknown[:20]))})",
-                    file=source,
-                    column=cols["force"],
-                )
-            )
-        counts.append(("unknown force", total))
+        )
+    problems: list[Problem] = []
+    counts: list[tuple[str, int]] = []
+    if failing:
+        # error path only: a second pass lists the first `cap` rows of each failing rule
+        parts = [f"count(*) FILTER (WHERE {r.condition}) AS n_{r.key}" for r in failing]
+        parts += [
+            f"min_by({{'rn': _rn, 'v': {r.value}}}, _rn, {cap}) FILTER (WHERE {r.condition}) "
+            f"AS ex_{r.key}"
+            for r in failing
+        ]
+        listing = _one_row(con, f"SELECT {', '.join(parts)} FROM typed", source)
+        for r in failing:
+            total = int(listing[f"n_{r.key}"])
+            listed = [(e["rn"], e["v"]) for e in listing[f"ex_{r.key}"] or []]
+            found = _capped(r.message, cols[r.column], r.expected, total, listed, source)
+            if r.key == "force_unknown":
+                found = [_with_suggestion(p) for p in found]
+            problems += found
+            counts.append((r.message, total))
     if problems:
         summary = "; ".join(f"{msg}: {n:,}" for msg, n in counts)
         raise DataError(
@@ -898,7 +915,7 @@ def _aggregate_sql(
     ),
     done AS (
         SELECT force, {pc} AS p, count(*) AS n,
-               list_sort(list(CAST(completed - received AS BIGINT))) AS days,
+               list_sort(list(CAST(completed - received AS INTEGER))) AS days,
                count(*) FILTER (WHERE outsourced) AS n_out,
                sum(cost) FILTER (WHERE outsourced) AS spend
         FROM c WHERE completed IS NOT NULL GROUP BY ALL

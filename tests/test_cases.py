@@ -561,3 +561,9 @@ def test_quantiles_match_numpy_per_group(tmp_path: Path) -> None:
         assert row["p90_turnaround_days"] == np.quantile(days.to_numpy(), 0.9)
         checked += 1
     assert checked == (panel["devices_examined"] > 0).sum()
+
+
+def test_corrupt_parquet_is_a_data_error(tmp_path: Path) -> None:
+    (tmp_path / "c.parquet").write_bytes(b"PAR1" + b"garbage" * 20)
+    with pytest.raises(DataError, match="could not be read"):
+        aggregate_cases(tmp_path / "c.parquet")
