@@ -30,7 +30,7 @@ from evaluation.appraisal.costs import aggregate_outturn, build_cost_lines, chec
 from evaluation.appraisal.effects import EffectsTable, effects_from_frame
 from evaluation.appraisal.measures import present_values, summarise
 from evaluation.appraisal.params import ParameterSet, load_params
-from evaluation.appraisal.results import Appraisal
+from evaluation.appraisal.results import Appraisal, Uncertainty
 from evaluation.appraisal.uncertainty import LinearView, analyse
 from evaluation.errors import AppraisalError
 from evaluation.periods import detect_frequency, format_period, period_of_date
@@ -183,6 +183,7 @@ def appraise(
     rollout: bool = True,
     drivers: pd.Series | None = None,
     monte_carlo: bool = True,
+    uncertainty: bool = True,
     source: str = "ledger",
 ) -> Appraisal:
     """Appraise the pilot digital teams by Green Book rules.
@@ -210,6 +211,9 @@ def appraise(
         Size driver by force for the rollout (default officers FTE from the forces registry).
     monte_carlo
         Whether to run the Monte Carlo.
+    uncertainty
+        Whether to run sensitivity, switching values and scenarios (and the Monte Carlo);
+        ``False`` gives the central appraisal only, with empty uncertainty tables.
     source
         Name of the ledger in messages.
 
@@ -251,12 +255,16 @@ def appraise(
         c, b = pilot_lines(checked, e, p, frame, outturn=outturn if same else None)
         return present_values(c, b)
 
+    monte_carlo = monte_carlo and uncertainty
     if rng is None and monte_carlo:
         rng = np.random.default_rng(seed)
-    view = LinearView.from_tables(cost_lines, ben_lines, params, frame.years)
-    unc = analyse(
-        view, params, eff, recompute, rng=rng if monte_carlo else None, draws=draws, seed=seed
-    )
+    if uncertainty:
+        view = LinearView.from_tables(cost_lines, ben_lines, params, frame.years)
+        unc = analyse(
+            view, params, eff, recompute, rng=rng if monte_carlo else None, draws=draws, seed=seed
+        )
+    else:
+        unc = Uncertainty(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), None)
 
     roll = None
     if rollout:
@@ -272,6 +280,7 @@ def appraise(
             rng=rng if monte_carlo else None,
             draws=draws,
             seed=seed,
+            uncertainty=uncertainty,
         )
 
     return Appraisal(

@@ -250,7 +250,7 @@ class ParameterSet:
         ``benefits.<name>.<field>`` addresses a benefit line by name; ``discounting.rate``
         replaces the rate of the first discount band (years 1-30).
         """
-        doc = copy.deepcopy(_thaw(self.raw))
+        doc = _thaw(self.raw)
         _set_path(doc, key, value)
         return params_from_dict(doc, merge_defaults=False, label=f"{self.name} ({key} changed)")
 

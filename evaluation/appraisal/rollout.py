@@ -115,6 +115,7 @@ def project_rollout(
     rng: np.random.Generator | None = None,
     draws: int | None = None,
     seed: int | None = None,
+    uncertainty: bool = True,
 ) -> RolloutResult:
     """Project a national rollout from the pilot (see the module docstring).
 
@@ -132,6 +133,8 @@ def project_rollout(
         Size driver by force (default officers FTE).
     rng, draws, seed
         Monte Carlo inputs (no Monte Carlo when ``rng`` is ``None``).
+    uncertainty
+        Whether to compute switching values, sensitivity and scenarios (break-even needs them).
     """
     go_live: dict[str, str] = dict(frame.go_live)  # type: ignore[attr-defined]
     outturn_end: str = frame.outturn_end  # type: ignore[attr-defined]
@@ -215,16 +218,19 @@ def project_rollout(
         return present_values(*lines(p, e))
 
     view = LinearView.from_tables(costs, bens, params, years)
-    unc: Uncertainty = analyse(
-        view,
-        params,
-        effects,
-        recompute,
-        rng=rng,
-        draws=draws,
-        seed=seed,
-        ob_param="optimism_bias.rollout",
-    )
+    if not uncertainty:
+        unc = Uncertainty(pd.DataFrame(), _empty_switching(), pd.DataFrame(), None)
+    else:
+        unc = analyse(
+            view,
+            params,
+            effects,
+            recompute,
+            rng=rng,
+            draws=draws,
+            seed=seed,
+            ob_param="optimism_bias.rollout",
+        )
     force_table = pd.DataFrame(
         {
             "force": pd.Series(forces, dtype=object),
@@ -246,6 +252,10 @@ def project_rollout(
         driver=params.rollout_driver,
         n_forces=len(forces),
     )
+
+
+def _empty_switching() -> pd.DataFrame:
+    return pd.DataFrame(columns=["input", "central", "switching_value"])
 
 
 def _break_even(
