@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evaluation.cli import main as cli_main
 from evaluation.errors import ConfigError
@@ -539,3 +541,35 @@ def test_manifest_config_reproduces_the_bundled_data(tmp_path):
     assert (tmp_path / "panel.csv").read_bytes() == (SAMPLE / "panel.csv").read_bytes()
     with pytest.raises(ConfigError, match="unknown"):
         SynthConfig.from_dict({"noise": 1.0})
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    size=st.floats(-0.9, 1.0),
+    shape=st.sampled_from(["constant", "linear", "step"]),
+    ramp=st.integers(1, 30),
+    mult=st.floats(0.2, 1.5),
+    counts=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_truth_is_exact_for_any_effect(size, shape, ramp, mult, counts, seed):
+    waves = tuple((f"{2020 + i}-04", n) for i, n in enumerate(counts))
+    spec = EffectSpec("cce_referrals", shape, size, ramp, (1.0, mult))
+    cfg = SynthConfig(waves=waves, fixed_pilots=(), effects=(spec,), round_values=False)
+    data = generate(cfg, np.random.default_rng(seed))
+    truth = data.truth
+    assert (truth.loc[truth["event_time"] < 0, "att"] == 0).all()
+    others = truth[truth["metric"] != "cce_referrals"]
+    assert (others["att"] == 0).all()  # the only effect is on a leaf metric
+    arrays = data.arrays
+    for f in np.flatnonzero(arrays.cohort >= 0):
+        e = np.arange(len(arrays.periods)) - arrays.cohort[f]
+        m = 1.0 if arrays.wave[f] == 0 else mult
+        if shape == "constant":
+            expected = np.where(e >= 0, size * m, 0.0)
+        elif shape == "step":
+            expected = np.where(e >= ramp, size * m, 0.0)
+        else:
+            expected = _hand_linear(size, m, ramp, e)
+        ratio = arrays.y1["cce_referrals"][f] / arrays.y0["cce_referrals"][f] - 1
+        np.testing.assert_allclose(ratio, expected, atol=1e-12)
