@@ -36,7 +36,7 @@ def _uniform(i: str, salt: str) -> str:
     return f"((hash({i}, '{salt}') % 1000000007) / 1000000007.0)"
 
 
-def generate(n: int, parquet: Path, csv: Path | None) -> None:
+def generate(n: int, parquet: Path | str, csv: Path | str | None) -> None:
     """Write ``n`` synthetic examinations as Parquet (and CSV when ``csv`` is given)."""
     from evaluation.schema import force_officers
 
@@ -145,7 +145,11 @@ def main(quick: bool = False) -> None:
     tag = "quick" if quick else "full"
     parquet, csv = WORK / f"cases_{tag}.parquet", WORK / f"cases_{tag}.csv"
     start = time.perf_counter()
-    generate(n, parquet, csv)
+    # generated in a child too, so this process stays small: a child's ru_maxrss starts from
+    # the resident size of the process it was forked from
+    call = f"generate({n}, {str(parquet)!r}, {str(csv)!r})"
+    code = f"from benchmarks.bench_cases import generate; {call}"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
     print(
         f"generated {n:,} examinations in {time.perf_counter() - start:.1f} s: "
         f"{parquet.stat().st_size / 2**20:.0f} MB Parquet, {csv.stat().st_size / 2**20:.0f} MB CSV"
