@@ -110,8 +110,8 @@ def aggregate(
         if len(keep) == 0:
             return Aggregate(np.empty(0), np.empty(0), empty, np.nan, np.full(n, np.nan))
         w = pg[keep] / pg[keep].sum()
-        est, inf = _combine(att, psi, keep, w, onehot, gidx, pg)
-        return Aggregate(np.empty(0), np.empty(0), empty, est, inf)
+        value, value_inf = _combine(att, psi, keep, w, onehot, gidx, pg)
+        return Aggregate(np.empty(0), np.empty(0), empty, value, value_inf)
 
     if kind == "group":
         keys, sets = [], []

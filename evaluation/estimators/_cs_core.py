@@ -78,22 +78,28 @@ def build_cells(
             for cur in range(n_t):
                 rows.append((g, times[cur], cur, pret, times[max(cur, pret)], cur == pret))
     if not rows:
-        return (
-            Cells(*(np.empty(0) for _ in range(5)), reference=np.empty(0, dtype=bool)),
-            dropped,
+        none = np.empty(0)
+        empty_cells = Cells(
+            none,
+            none,
+            none.astype(np.int64),
+            none.astype(np.int64),
+            none,
+            reference=np.empty(0, dtype=bool),
         )
-    g, t, cur, base, thr, ref = zip(*rows, strict=True)
-    threshold = np.asarray(thr, dtype=float)
+        return empty_cells, dropped
+    g_col, t_col, cur_col, base_col, thr_col, ref_col = zip(*rows, strict=True)
+    threshold = np.asarray(thr_col, dtype=float)
     if control == "never":
         threshold = np.full(len(rows), np.inf)
     return (
         Cells(
-            group=np.asarray(g, dtype=float),
-            time=np.asarray(t, dtype=float),
-            cur=np.asarray(cur, dtype=np.int64),
-            base=np.asarray(base, dtype=np.int64),
+            group=np.asarray(g_col, dtype=float),
+            time=np.asarray(t_col, dtype=float),
+            cur=np.asarray(cur_col, dtype=np.int64),
+            base=np.asarray(base_col, dtype=np.int64),
             threshold=threshold,
-            reference=np.asarray(ref, dtype=bool),
+            reference=np.asarray(ref_col, dtype=bool),
         ),
         dropped,
     )

@@ -399,14 +399,14 @@ def _infer(
                 return np.full(sum(sizes), np.nan)
             return _align(sub, fit)
 
-        problem = RefitProblem(
+        refit_problem = RefitProblem(
             estimates=np.concatenate([fams[f][1] for f in _FAMILIES]),
             units=np.asarray(data.units),
             refit=refit,
             names=[f"{f}:{k}" for f in _FAMILIES for k in fams[f][0].tolist()],
         )
         method = _method("cr3")
-        outcome = method.infer(pick_problem(method, [problem], "cs"), settings)  # type: ignore[arg-type,attr-defined]
+        outcome = method.infer(pick_problem(method, [refit_problem], "cs"), settings)  # type: ignore[arg-type,attr-defined]
         return dict(zip(_FAMILIES, _split(outcome, sizes), strict=True))
     # randomization inference: the simple ATT and the event study
     if data.opt.estimation != "unconditional":
@@ -426,7 +426,7 @@ def _infer(
     )
     problem_ri = PermutationProblem(
         statistic=statistic,
-        y=panel.data[data.extra["outcome"]].to_numpy(dtype=float),  # type: ignore[index]
+        y=panel.data[str(data.extra["outcome"])].to_numpy(dtype=float),
         treated=panel.treated,
         cohorts=panel.unit_cohorts.to_numpy(dtype=float),
         names=names,
@@ -434,13 +434,17 @@ def _infer(
     method = _method("ri")
     outcome = method.infer(pick_problem(method, [problem_ri], "cs"), settings)  # type: ignore[arg-type,attr-defined]
     simple, dyn = _split(outcome, [1, len(names) - 1])
-    overall = _empty_outcome("ri", len(AGGREGATIONS), "ri covers the simple ATT only")
+    first = np.arange(len(AGGREGATIONS)) == 0  # the simple ATT; the others are not covered
+
+    def simple_only(values: np.ndarray) -> np.ndarray:
+        return np.where(first, values[0], np.nan)
+
     overall = InferenceOutcome(
         "ri",
-        *(
-            np.where(np.arange(len(AGGREGATIONS)) == 0, getattr(simple, a)[0], getattr(overall, a))
-            for a in ("se", "ci_low", "ci_high", "p_value")
-        ),
+        se=simple_only(simple.se),
+        ci_low=simple_only(simple.ci_low),
+        ci_high=simple_only(simple.ci_high),
+        p_value=simple_only(simple.p_value),
         info=dict(outcome.info),
     )
     result = {"overall": overall, "dynamic": dyn}
@@ -455,7 +459,7 @@ def _infer(
 
 # --------------------------------------------------------------------------- tables
 def _table(
-    key_cols: dict[str, list[object]], est: np.ndarray, out: InferenceOutcome
+    key_cols: dict[str, Sequence[object]], est: np.ndarray, out: InferenceOutcome
 ) -> pd.DataFrame:
     df = pd.DataFrame(key_cols)
     df["estimate"] = est
