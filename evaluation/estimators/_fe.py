@@ -144,7 +144,13 @@ def ols(y: np.ndarray, X: np.ndarray) -> np.ndarray:
     xtx = X.T @ X
     if X.shape[1] == 0:
         return np.zeros(0)
-    if np.linalg.matrix_rank(xtx, tol=1e-10 * max(1.0, float(np.abs(xtx).max()))) < X.shape[1]:
+    scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
+    try:
+        pivots = np.diag(np.linalg.cholesky(xtx / np.outer(scale, scale)))
+        singular = bool(np.min(pivots) ** 2 < 1e-11)
+    except np.linalg.LinAlgError:
+        singular = True
+    if singular:
         raise EstimationError(
             "the regression is singular: the treatment (or a covariate) is collinear with the "
             "fixed effects or other regressors, e.g. no variation in treatment timing left"

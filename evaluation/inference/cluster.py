@@ -45,10 +45,23 @@ __all__ = [
     "cr1_factor",
     "cr1_vcov",
     "cr3_vcov",
+    "is_singular",
     "jackknife_estimates",
     "ols_fit",
     "t_inference",
 ]
+
+
+def is_singular(xtx: np.ndarray, tol: float = 1e-11) -> bool:
+    """Whether a cross-product matrix ``X'X`` is numerically singular (Cholesky pivots)."""
+    if xtx.shape[0] == 0:
+        return False
+    scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
+    try:
+        chol = np.linalg.cholesky(xtx / np.outer(scale, scale))
+    except np.linalg.LinAlgError:
+        return True
+    return bool(np.min(np.diag(chol)) ** 2 < tol)
 
 
 def ols_fit(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,8 +75,7 @@ def ols_fit(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     X = np.asarray(problem.X, dtype=float)
     y = np.asarray(problem.y, dtype=float)
     xtx = X.T @ X
-    scale = max(1.0, float(np.abs(xtx).max()))
-    if np.linalg.matrix_rank(xtx, tol=1e-10 * scale) < X.shape[1]:
+    if is_singular(xtx):
         raise EstimationError("the regression is singular (collinear regressors)")
     bread = np.linalg.inv(xtx)
     beta = bread @ (X.T @ y)
@@ -86,9 +98,9 @@ def cr1_factor(problem: LinearProblem) -> float:
 def _cluster_sums(values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     """Sum rows of ``values`` (n, m) within clusters: returns (G, m) in sorted cluster order."""
     _, codes = np.unique(clusters, return_inverse=True)
-    out = np.zeros((int(codes.max()) + 1, values.shape[1]))
-    np.add.at(out, codes, values)
-    return out
+    indicator = np.zeros((int(codes.max()) + 1, len(codes)))
+    indicator[codes, np.arange(len(codes))] = 1.0
+    return indicator @ values
 
 
 def cr1_vcov(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +131,7 @@ def jackknife_estimates(problem: LinearProblem) -> np.ndarray:
         rows = codes == g
         xg = X[rows]
         m = xtx - xg.T @ xg
-        if np.linalg.matrix_rank(m, tol=1e-10 * max(1.0, float(np.abs(m).max()))) < k:
+        if is_singular(m):
             raise EstimationError(
                 f"CR3: leaving cluster {uniq[g]!r} out makes the regression singular "
                 "(it carries all the variation in a regressor, e.g. the only treated unit "

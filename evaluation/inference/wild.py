@@ -107,9 +107,9 @@ def _cluster_codes(clusters: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _csum(values: np.ndarray, codes: np.ndarray, g: int) -> np.ndarray:
-    out = np.zeros((g, values.shape[1]))
-    np.add.at(out, codes, values)
-    return out
+    indicator = np.zeros((g, len(codes)))
+    indicator[codes, np.arange(len(codes))] = 1.0
+    return indicator @ values
 
 
 @dataclass(frozen=True)
@@ -209,8 +209,8 @@ def wild_test(
     rest = np.delete(X, target, axis=1)
     xj = X[:, target]
     if rest.shape[1]:
-        coef = np.linalg.lstsq(rest, np.column_stack([y, xj]), rcond=None)[0]
-        resid = np.column_stack([y, xj]) - rest @ coef
+        both = np.column_stack([y, xj])
+        resid = both - rest @ np.linalg.solve(rest.T @ rest, rest.T @ both)
     else:
         resid = np.column_stack([y, xj])
     u_y, u_x = resid[:, 0], resid[:, 1]
@@ -218,8 +218,10 @@ def wild_test(
     s_x = _csum(X * u_x[:, None], codes, g)
     w = _csum(X * (X @ a)[:, None], codes, g)  # rows: X_g'X_g a
     d_y, d_x = s_y @ a, s_x @ a
-    p_y = np.diag(d_y) - w @ xtx_inv @ s_y.T  # (G, G)
-    p_x = np.diag(d_x) - w @ xtx_inv @ s_x.T
+    p_y = -(w @ xtx_inv @ s_y.T)  # (G, G): diag(d) - K
+    p_x = -(w @ xtx_inv @ s_x.T)
+    p_y[np.diag_indices(g)] += d_y
+    p_x[np.diag_indices(g)] += d_x
     n_y = weights @ d_y
     n_x = weights @ d_x
     q_yy = np.empty(len(weights))
@@ -272,7 +274,7 @@ def wild_wald_test(
     observed = float(beta[t] @ np.linalg.solve(v_t, beta[t]))
     xtx_inv = np.linalg.inv(X.T @ X)
     rest = np.delete(X, t, axis=1)
-    u = y - rest @ np.linalg.lstsq(rest, y, rcond=None)[0] if rest.shape[1] else y
+    u = y - rest @ np.linalg.solve(rest.T @ rest, rest.T @ y) if rest.shape[1] else y
     s = _csum(X * u[:, None], codes, g)  # (G, k)
     a_t = xtx_inv[t]  # (q, k)
     qmat = s @ a_t.T  # (G, q): d_g
