@@ -311,9 +311,10 @@ def _costs_by_category(cost_lines: pd.DataFrame) -> pd.DataFrame:
         adjusted_gbp=("adjusted_gbp", "sum"),
         pv_gbp=("pv_gbp", "sum"),
     ).reset_index()
-    out["ob_rate"] = np.where(
-        out["base_real_gbp"] != 0, out["ob_uplift_gbp"] / out["base_real_gbp"], 0.0
-    )
+    base = out["base_real_gbp"].to_numpy(dtype=float)
+    safe = np.where(base != 0, base, 1.0)
+    out["ob_rate"] = np.where(base != 0, out["ob_uplift_gbp"].to_numpy(dtype=float) / safe, 0.0)
+    out["ob_rate"] = out["ob_rate"] + 0.0  # no negative zero for residual lines
     return out
 
 
