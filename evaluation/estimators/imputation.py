@@ -357,7 +357,7 @@ def fit_imputation(
         keep = np.isin(panel.units, np.asarray(keep_units)).astype(float)
         return _targets(layout, Y, cohorts[None, :], keep=keep)[0][0]
 
-    problems = [
+    problems: list[RefitProblem | PermutationProblem] = [
         RefitProblem(estimates=estimates, units=panel.units, refit=refit, names=names),
         PermutationProblem(
             statistic=statistic, y=y, treated=panel.treated, cohorts=cohorts, names=names

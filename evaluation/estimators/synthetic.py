@@ -399,8 +399,8 @@ def fit_sdid(
     if cohort is not None:
         code = _cohort_code(panel, cohort)
         if code not in set(panel.cohorts.tolist()):
-            labels = [panel.time_label(c) for c in panel.cohorts]
-            raise ConfigError(f"cohort must be one of {labels}; got {cohort!r}")
+            allowed = [panel.time_label(c) for c in panel.cohorts]
+            raise ConfigError(f"cohort must be one of {allowed}; got {cohort!r}")
         g = panel.unit_cohorts.to_numpy()
         keep = panel.units[(g == code) | ~np.isfinite(g)]
         panel = panel.subset_units(keep)
@@ -427,7 +427,7 @@ def fit_sdid(
     placebo, exact = _placebo(Y[never], pattern, times, method, settings, events)
     inf_se, lo, hi, p = _summarise(est, placebo, settings.level)
 
-    labels = {
+    labels: dict[str, np.ndarray] = {
         "units": panel.units,
         "never": panel.units[never],
     }
