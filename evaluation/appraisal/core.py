@@ -53,7 +53,7 @@ class PilotFrame:
 
 
 def pilot_frame(
-    ledger: pd.DataFrame, params: ParameterSet, go_live: Mapping[str, str] | None = None
+    ledger: pd.DataFrame, params: ParameterSet, go_live: Mapping[str, object] | None = None
 ) -> PilotFrame:
     """Derive the appraisal years, discount base, decision year, go-live years and evidence.
 
@@ -176,7 +176,7 @@ def appraise(
     effects: EffectsTable | pd.DataFrame,
     params: ParameterSet | None = None,
     *,
-    go_live: Mapping[str, str] | None = None,
+    go_live: Mapping[str, object] | None = None,
     rng: np.random.Generator | None = None,
     seed: int | None = 0,
     draws: int | None = None,

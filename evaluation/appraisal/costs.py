@@ -130,7 +130,7 @@ def check_ledger(
                 rec["amount_gbp"],
                 "a number >= 0 (record savings as benefits, not negative costs)",
             )
-        fy = _fy_of(rec, has_date, has_fy)
+        fy: str | Problem | None = _fy_of(rec, has_date, has_fy)
         if isinstance(fy, Problem):
             problems.append(
                 Problem(
@@ -379,9 +379,9 @@ def build_cost_lines(
     # straight-line residual value of capital whose life runs past the end of the period
     if params.raw.get("assets", {}).get("residual_value", "straight-line") == "straight-line":
         cap = lines[lines["kind"] == "capital"]
-        life = cap["category"].map(lambda c: params.asset_life[c]).to_numpy(dtype=float)
+        lives = cap["category"].map(lambda c: params.asset_life[c]).to_numpy(dtype=float)
         used = s_last - cap["financial_year"].map(fy_start).to_numpy(dtype=float) + 1
-        share = np.clip((life - used) / life, 0.0, None)
+        share = np.clip((lives - used) / lives, 0.0, None)
         keep = share > 0
         if keep.any():
             res = cap[keep].copy()
