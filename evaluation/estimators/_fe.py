@@ -118,10 +118,13 @@ def two_way_demean(
     ct = np.bincount(time, minlength=n_t).astype(float)
     presence = np.zeros((n_u, n_t))
     presence[unit, time] = 1.0
-    su = np.zeros((n_u, x2.shape[1]))
-    np.add.at(su, unit, x2)
-    st = np.zeros((n_t, x2.shape[1]))
-    np.add.at(st, time, x2)
+    rows = np.arange(len(unit))
+    hu = np.zeros((n_u, len(unit)))
+    hu[unit, rows] = 1.0
+    ht = np.zeros((n_t, len(time)))
+    ht[time, rows] = 1.0
+    su = hu @ x2
+    st = ht @ x2
     schur = np.diag(ct) - presence.T @ (presence / cu[:, None])
     rhs = st - presence.T @ (su / cu[:, None])
     b = np.zeros((n_t, x2.shape[1]))
