@@ -99,3 +99,13 @@ def test_cr3_singular_leave_one_out_is_a_clear_error():
     panel = Panel.from_frame(pd.DataFrame(rows), unit="u", time="t", cohort="g", outcomes="y")
     with pytest.raises(EstimationError, match="CR3"):
         fit_twfe(panel, "y", inference="cr3")
+
+
+def test_cr1_on_influence_problem_delegates_to_analytic_influence():
+    from evaluation.inference.base import InfluenceProblem, get_method
+
+    rng = np.random.default_rng(0)
+    psi = rng.normal(size=(40, 2))
+    problem = InfluenceProblem(estimates=np.array([0.1, -0.2]), influence=psi, names=["a", "b"])
+    out = get_method("cr1").infer(problem, InferenceSettings())
+    np.testing.assert_allclose(out.se, np.sqrt((psi**2).sum(axis=0)) / 40, rtol=1e-12)

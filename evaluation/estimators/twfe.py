@@ -70,7 +70,7 @@ def _run_inference(
         )
     importlib.import_module(f"evaluation.inference.{_MODULE_OF[name]}")
     solver = INFERENCE_METHODS[name]()
-    return solver.infer(pick_problem(solver, problems, method), settings)  # type: ignore[no-any-return]
+    return solver.infer(pick_problem(solver, problems, method), settings)
 
 
 def _covariate_matrix(panel: Panel, covariates: Sequence[str]) -> np.ndarray:

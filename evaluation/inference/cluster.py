@@ -173,7 +173,7 @@ class CR1:
         if isinstance(problem, InfluenceProblem):
             from evaluation.inference.multiplier import analytic_from_influence
 
-            return analytic_from_influence(problem, settings)  # type: ignore[no-any-return]
+            return analytic_from_influence(problem, settings)
         if not isinstance(problem, LinearProblem):
             raise TypeError(f"cr1 cannot solve {type(problem).__name__}")
         beta, vcov = cr1_vcov(problem)
