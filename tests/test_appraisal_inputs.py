@@ -266,3 +266,31 @@ def test_cli_bad_params_exits_2(tmp_path, capsys):
     f.write_text("[settings.price_base_year]\nvalue = '2040-41'\nsource = 'x'\n", encoding="utf-8")
     assert main(["appraise", "--params", str(f)]) == 2
     assert "2040-41" in capsys.readouterr().err
+
+
+def test_partial_last_year_is_flagged():
+    ledger = pd.concat(
+        [
+            _ledger(date="2022-04-01"),
+            _ledger(financial_year="2023-24", date="2023-09-30"),
+        ]
+    )
+    a = appraise(ledger, _effects(), rollout=False, uncertainty=False)
+    assert any("only to 2023-09-30" in n for n in a.notes)
+
+
+def test_wider_line_without_an_estimate_is_left_out_with_a_note():
+    line = {
+        "name": "county_lines_value",
+        "metric": "county_lines_disrupted",
+        "sign": 1,
+        "unit_value": ["gbp"],
+        "cashable": False,
+        "type": "social",
+        "agency": "society",
+        "wider": True,
+    }
+    p = params_from_dict({"benefits": [line]})
+    a = appraise(_ledger(), _effects(), p, rollout=False, uncertainty=False)
+    assert set(a.benefit_lines["line"]) == {"outsourced_exams_avoided", "officer_hours_released"}
+    assert any("county_lines_value" in n and "left out" in n for n in a.notes)

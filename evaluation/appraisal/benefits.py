@@ -6,10 +6,11 @@ For each enabled benefit line, force and year in which the force's team is live:
 
 where ``estimate`` is the pilots' average effect per force-year (difference-in-differences, so
 deadweight is already netted out), ``scale`` the force's size relative to the average pilot
-force (1 for the pilots themselves), ``k`` the year since go-live, ``ramp_up(k)`` the line's
-ramp-up share, ``persistence(k) = (1 - decay) ** max(0, k - K)`` beyond the evidence window of
-``K`` years, and the unit value the product of the line's unit values, the money one uprated to
-the price base year with the deflator. ``volume_force_years = scale x ramp x persistence``.
+force (1 for the pilots themselves) times the share of the go-live year it was live, ``k`` the
+year since go-live, ``ramp_up(k)`` the line's ramp-up share,
+``persistence(k) = (1 - decay) ** max(0, k - K)`` beyond the evidence window of ``K`` years,
+and the unit value the product of the line's unit values, the money one uprated to the price
+base year with the deflator. ``volume_force_years = scale x ramp x persistence``.
 
 ``pv_per_unit`` is the present value per unit of ``estimate x raw unit-value product``: the
 uncertainty module multiplies it by drawn estimates and unit values, so every Monte Carlo draw

@@ -26,7 +26,12 @@ import pandas as pd
 
 from evaluation.appraisal._years import fy_label, fy_start, fy_years
 from evaluation.appraisal.benefits import benefit_lines, check_lines_have_effects
-from evaluation.appraisal.costs import aggregate_outturn, build_cost_lines, check_ledger
+from evaluation.appraisal.costs import (
+    aggregate_outturn,
+    build_cost_lines,
+    check_ledger,
+    last_outturn_date,
+)
 from evaluation.appraisal.effects import EffectsTable, effects_from_frame
 from evaluation.appraisal.measures import present_values, summarise
 from evaluation.appraisal.params import ParameterSet, load_params
@@ -297,7 +302,7 @@ def appraise(
         uncertainty=unc,
         rollout=roll,
         assumptions=params.assumptions(),
-        notes=_notes(params, frame, eff, dropped),
+        notes=_notes(params, frame, eff, dropped, checked),
         params_name=params.name,
         params_version=params.version,
     )
@@ -334,7 +339,11 @@ def _split(ben: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def _notes(
-    params: ParameterSet, frame: PilotFrame, effects: EffectsTable, dropped: list[str]
+    params: ParameterSet,
+    frame: PilotFrame,
+    effects: EffectsTable,
+    dropped: list[str],
+    ledger: pd.DataFrame,
 ) -> tuple[str, ...]:
     notes = [
         f"Real prices of {params.price_base_year} (GDP deflator, vintage: "
@@ -353,6 +362,13 @@ def _notes(
         notes.append(
             f"Wider social values ({', '.join(wider)}) are excluded from the core case "
             "and shown separately (npsv_with_wider)."
+        )
+    last = last_outturn_date(ledger)
+    if last is not None and last.month != 3:
+        notes.append(
+            f"The ledger's last year {frame.outturn_end} has costs only to {last.date()}: "
+            "recurrent costs projected from its level understate a full year; supply a complete "
+            "year or set settings.first_year and the ledger accordingly."
         )
     if dropped:
         notes.append(

@@ -39,6 +39,7 @@ __all__ = [
     "aggregate_outturn",
     "build_cost_lines",
     "check_ledger",
+    "last_outturn_date",
 ]
 
 #: Capital categories bought again at the end of their asset life.
@@ -71,8 +72,9 @@ def check_ledger(
     """Check a cost ledger for the appraisal and return it normalised.
 
     Returns a frame with ``row`` (spreadsheet row), ``force`` (canonical name),
-    ``financial_year``, ``category``, ``kind``, ``amount_gbp``, ``price_basis`` and
-    ``price_year`` (the financial year whose prices the amount is in).
+    ``financial_year``, ``category``, ``kind``, ``amount_gbp``, ``price_basis``,
+    ``price_year`` (the financial year whose prices the amount is in) and ``date`` (a timestamp
+    when the ledger has dates, else ``None``).
 
     Raises
     ------
@@ -172,6 +174,7 @@ def check_ledger(
                 "amount_gbp": amount,
                 "price_basis": "nominal" if real_year is None else f"real {real_year}",
                 "price_year": price_year,
+                "date": _date_of(rec) if has_date else None,
             }
         )
     if not out:
@@ -195,6 +198,20 @@ def _num(x: object) -> float | None:
 
 def _missing(x: object) -> bool:
     return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)) or x is pd.NaT
+
+
+def _date_of(rec: dict[str, object]) -> pd.Timestamp | None:
+    try:
+        ts = pd.Timestamp(rec["date"])  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(ts) else ts
+
+
+def last_outturn_date(ledger: pd.DataFrame) -> pd.Timestamp | None:
+    """Return the latest dated row of a checked ledger (``None`` if no row has a date)."""
+    dates = ledger["date"].dropna() if "date" in ledger.columns else pd.Series([], dtype=object)
+    return None if dates.empty else max(dates)
 
 
 def _fy_of(rec: dict[str, object], has_date: bool, has_fy: bool) -> str | Problem:

@@ -378,8 +378,13 @@ def _set_path(doc: dict[str, Any], key: str, value: Any) -> None:
         bands[0]["rate"] = value
         return
     node: Any = doc
+    in_entry = False  # inside a named array entry (a benefit line): new keys may be set
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
+        if last and in_entry and isinstance(node, dict) and part not in node:
+            node[part] = value
+            return
+        in_entry = False
         if isinstance(node, list):
             matches = [b for b in node if isinstance(b, dict) and b.get("name") == part]
             if not matches:
@@ -387,6 +392,7 @@ def _set_path(doc: dict[str, Any], key: str, value: Any) -> None:
             node = matches[0]
             if last:
                 raise AppraisalError(f"cannot replace the whole entry {key!r}")
+            in_entry = True
             continue
         if not isinstance(node, dict) or part not in node:
             raise AppraisalError(f"unknown parameter {key!r}")
