@@ -294,3 +294,33 @@ def test_wider_line_without_an_estimate_is_left_out_with_a_note():
     a = appraise(_ledger(), _effects(), p, rollout=False, uncertainty=False)
     assert set(a.benefit_lines["line"]) == {"outsourced_exams_avoided", "officer_hours_released"}
     assert any("county_lines_value" in n and "left out" in n for n in a.notes)
+
+
+def test_public_api_is_pinned():
+    import evaluation.appraisal as ap
+
+    assert sorted(ap.__all__) == sorted(
+        [
+            "EFFECT_METRICS",
+            "Appraisal",
+            "BenefitLine",
+            "DiscountBand",
+            "EffectsTable",
+            "MonteCarloSummary",
+            "Parameter",
+            "ParameterSet",
+            "RolloutResult",
+            "Summary",
+            "Uncertainty",
+            "appraise",
+            "default_params_path",
+            "deflator_factor",
+            "discount_factors",
+            "effects_from_frame",
+            "load_effects",
+            "load_params",
+            "params_from_dict",
+        ]
+    )
+    for name in ap.__all__:
+        assert getattr(ap, name) is not None
