@@ -240,3 +240,16 @@ def test_bundled_year_by_year_reconciles(bundled_result):
     assert got.to_numpy() == pytest.approx(cash.reindex(got.index).to_numpy(), abs=PENNY)
     d = bundled_result.to_dict()
     assert len(d["by_year"]) == 10 and d["rollout"]["n_forces"] == 43
+
+
+def test_monte_carlo_by_year_matches_the_npsv_draws(bundled_result):
+    mc = bundled_result.monte_carlo
+    by = mc.by_year
+    assert list(by["financial_year"]) == list(bundled_result.by_year["financial_year"])
+    last = by.iloc[-1]
+    # the final cumulative discounted net is the NPSV of each draw
+    assert last["cumulative_pv_net_p50"] == pytest.approx(mc.p50, abs=PENNY)
+    assert last["cumulative_pv_net_p10"] == pytest.approx(mc.p10, abs=PENNY)
+    assert last["prob_paid_back"] == pytest.approx(np.mean(mc.npsv_draws >= 0), abs=1e-12)
+    assert (np.diff(by["prob_paid_back"]) >= 0).all()
+    assert (by["prob_paid_back"] <= by["prob_cumulative_positive"] + 1e-12).all()

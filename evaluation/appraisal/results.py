@@ -86,7 +86,10 @@ class MonteCarloSummary:
 
     ``analytic_*`` is the normal approximation from the effects' standard errors alone (unit
     values and cost scale at central values): equal to the simulation, within Monte Carlo error,
-    when only the effects are uncertain and the effects are normal.
+    when only the effects are uncertain and the effects are normal. ``by_year`` gives, for each
+    financial year, P10/P50/P90 of the cumulative discounted net benefit, the probability that
+    it is positive and the probability that the appraisal has paid back by then (cumulative net
+    non-negative from that year to the end).
     """
 
     draws: int
@@ -106,6 +109,7 @@ class MonteCarloSummary:
     analytic_sd: float
     analytic_prob_positive: float
     uncertain_inputs: tuple[str, ...]
+    by_year: pd.DataFrame = field(repr=False, compare=False)
     npsv_draws: np.ndarray = field(repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -571,6 +571,24 @@ def monte_carlo(
     b10, b50, b90 = np.percentile(bcr, [10, 50, 90]) if view.pv_costs > 0 else (math.nan,) * 3
     prob = float(np.mean(npsv > 0))
 
+    # year by year: cumulative discounted net per draw (draws x years), then its quantiles
+    cum_b = np.cumsum(coef @ view.k_by_year[core], axis=1)
+    cum_c = np.cumsum(view.pv_costs_by_year)
+    cum_net = cum_b - np.multiply.outer(np.broadcast_to(np.asarray(cost_scale), (n,)), cum_c)
+    q = np.percentile(cum_net, [10, 50, 90], axis=0)
+    # paid back by year y: cumulative net >= 0 in y and every later year
+    stays = np.flip(np.minimum.accumulate(np.flip(cum_net, axis=1), axis=1), axis=1) >= 0
+    by_year = pd.DataFrame(
+        {
+            "financial_year": pd.Series(view.years, dtype=object),
+            "cumulative_pv_net_p10": q[0],
+            "cumulative_pv_net_p50": q[1],
+            "cumulative_pv_net_p90": q[2],
+            "prob_cumulative_positive": (cum_net >= 0).mean(axis=0),
+            "prob_paid_back": stays.mean(axis=0),
+        }
+    )
+
     # analytic normal approximation from the effects alone (unit values, cost scale central)
     est, uv = _central(effects, params, view)
     mean = view.npsv(est, uv, float(params.cost_scale.value))
@@ -601,5 +619,6 @@ def monte_carlo(
         analytic_sd=sd,
         analytic_prob_positive=analytic,
         uncertain_inputs=tuple(uncertain),
+        by_year=by_year,
         npsv_draws=npsv,
     )

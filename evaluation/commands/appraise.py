@@ -311,6 +311,15 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             f"  Normal approximation, effects' sampling error only: P(NPSV > 0) = "
             f"{mc.analytic_prob_positive:.3f}"
         )
+        out.append(
+            "  P(paid back by the end of year): "
+            + ", ".join(
+                f"{y} {p:.2f}"
+                for y, p in zip(
+                    mc.by_year["financial_year"], mc.by_year["prob_paid_back"], strict=True
+                )
+            )
+        )
     roll = result.rollout
     if roll is not None:
         r = roll.summary
