@@ -49,6 +49,7 @@ def generate(n: int, parquet: Path | str, csv: Path | str | None) -> None:
     )
     days_span = (pd.Timestamp("2026-03-31") - pd.Timestamp("2018-04-01")).days + 1
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.register("forces", forces)
     con.execute(
         f"""

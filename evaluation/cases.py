@@ -624,7 +624,10 @@ CREATE OR REPLACE TEMP MACRO _np_quantile(xs, q) AS
 
 
 def _connect(memory_limit: str | None, threads: int | None, tmp: str) -> duckdb.DuckDBPyConnection:
-    config: dict[str, Any] = {"preserve_insertion_order": True, "temp_directory": tmp}
+    config: dict[str, Any] = {
+        "preserve_insertion_order": True,
+        "temp_directory": tmp,
+    }
     if memory_limit is not None:
         config["memory_limit"] = str(memory_limit)
     if threads is not None:
@@ -632,9 +635,11 @@ def _connect(memory_limit: str | None, threads: int | None, tmp: str) -> duckdb.
             raise ConfigError(f"threads must be a whole number >= 1; got {threads!r}")
         config["threads"] = threads
     try:
-        return duckdb.connect(":memory:", config=config)
+        con = duckdb.connect(":memory:", config=config)
     except (duckdb.InvalidInputException, duckdb.Error) as exc:
         raise ConfigError(f"invalid DuckDB setting: {exc}") from None
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 # DuckDB errors that mean "this file cannot be read as a table" (others are internal errors)
@@ -787,7 +792,20 @@ def _aggregate(
     parts += [f"count(*) FILTER (WHERE {r.condition}) AS n_{r.key}" for r in rules]
     parts.append("histogram(force_raw) AS forces")
     parts.append("count(*) FILTER (WHERE force_raw IS NULL) AS n_force_missing")
-    stats = _one_row(con, f"SELECT {', '.join(parts)} FROM typed", source)
+    if kind == "csv":
+        # parse the text once: a compact typed copy (no raw text) serves the counts and the
+        # aggregation; only the error path goes back to the file for the offending values
+        given = ", ".join(f"{c}_given" for c in REQUIRED_CASE_COLUMNS)
+        try:
+            con.execute(
+                "CREATE TEMP TABLE typed_fast AS SELECT _rn, force_raw, "
+                f"{given}, received, completed, outsourced, cost FROM typed"
+            )
+        except _READ_ERRORS as exc:
+            raise _read_error(exc, source) from None
+    else:  # Parquet scans are cheap: read the file again rather than hold a copy
+        con.execute("CREATE TEMP VIEW typed_fast AS SELECT * FROM typed")
+    stats = _one_row(con, f"SELECT {', '.join(parts)} FROM typed_fast", source)
 
     if kind == "csv":
         structural = _structural_problems(con, source, cap)
@@ -908,7 +926,7 @@ def _aggregate_sql(
     sql = f"""
     WITH c AS NOT MATERIALIZED (
         SELECT m.canonical AS force, t.received, t.completed, t.outsourced, t.cost
-        FROM typed t JOIN force_map m ON t.force_raw = m.raw
+        FROM typed_fast t JOIN force_map m ON t.force_raw = m.raw
     ),
     recv AS (
         SELECT force, {pr} AS p, count(*) AS n FROM c GROUP BY ALL
