@@ -572,20 +572,21 @@ def monte_carlo(
     prob = float(np.mean(npsv > 0))
 
     # year by year: cumulative discounted net per draw (draws x years), then its quantiles
-    cum_b = np.cumsum(coef @ view.k_by_year[core], axis=1)
+    # laid out years x draws, so each year's draws are contiguous for the quantiles
+    cum_b = np.cumsum(view.k_by_year[core].T @ coef.T, axis=0)
     cum_c = np.cumsum(view.pv_costs_by_year)
-    cum_net = cum_b - np.multiply.outer(np.broadcast_to(np.asarray(cost_scale), (n,)), cum_c)
-    q = np.percentile(cum_net, [10, 50, 90], axis=0)
+    cum_net = cum_b - np.multiply.outer(cum_c, np.broadcast_to(np.asarray(cost_scale), (n,)))
+    q = np.percentile(cum_net, [10, 50, 90], axis=1)
     # paid back by year y: cumulative net >= 0 in y and every later year
-    stays = np.flip(np.minimum.accumulate(np.flip(cum_net, axis=1), axis=1), axis=1) >= 0
+    stays = np.flip(np.minimum.accumulate(np.flip(cum_net, axis=0), axis=0), axis=0) >= 0
     by_year = pd.DataFrame(
         {
             "financial_year": pd.Series(view.years, dtype=object),
             "cumulative_pv_net_p10": q[0],
             "cumulative_pv_net_p50": q[1],
             "cumulative_pv_net_p90": q[2],
-            "prob_cumulative_positive": (cum_net >= 0).mean(axis=0),
-            "prob_paid_back": stays.mean(axis=0),
+            "prob_cumulative_positive": (cum_net >= 0).mean(axis=1),
+            "prob_paid_back": stays.mean(axis=1),
         }
     )
 
