@@ -1,0 +1,1 @@
+"""Simulation studies (coverage, power) that write their figures into ``docs/``."""
