@@ -77,9 +77,9 @@ def pilot_frame(
     if go_live is None:
         rec = ledger[ledger["kind"] == "recurrent"]
         src = rec if len(rec) else ledger
-        live = src.groupby("force")["financial_year"].min().to_dict()
+        live = {str(f): str(y) for f, y in src.groupby("force")["financial_year"].min().items()}
         for f in set(ledger["force"]) - set(live):  # forces with capital only
-            live[f] = ledger.loc[ledger["force"] == f, "financial_year"].min()
+            live[str(f)] = str(ledger.loc[ledger["force"] == f, "financial_year"].min())
     else:
         live = {}
         for name, when in go_live.items():

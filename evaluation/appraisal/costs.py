@@ -96,7 +96,8 @@ def check_ledger(
     span = f"{min(deflator)} to {max(deflator)}" if deflator else "empty"
     has_date = "date" in ledger.columns
     has_fy = "financial_year" in ledger.columns
-    for i, rec in enumerate(ledger.to_dict("records")):
+    records: list[dict[str, object]] = ledger.to_dict("records")  # type: ignore[assignment]
+    for i, rec in enumerate(records):
         row = i + 2
 
         def bad(
@@ -210,8 +211,10 @@ def _date_of(rec: dict[str, object]) -> pd.Timestamp | None:
 
 def last_outturn_date(ledger: pd.DataFrame) -> pd.Timestamp | None:
     """Return the latest dated row of a checked ledger (``None`` if no row has a date)."""
-    dates = ledger["date"].dropna() if "date" in ledger.columns else pd.Series([], dtype=object)
-    return None if dates.empty else max(dates)
+    if "date" not in ledger.columns:
+        return None
+    dates = [d for d in ledger["date"] if isinstance(d, pd.Timestamp)]
+    return max(dates) if dates else None
 
 
 def _fy_of(rec: dict[str, object], has_date: bool, has_fy: bool) -> str | Problem:
@@ -341,7 +344,9 @@ def build_cost_lines(
         last_rec = outturn[
             (outturn["financial_year"] == outturn_end) & (outturn["kind"] == "recurrent")
         ]
-        level = last_rec.groupby(["force", "category"], sort=True)["base_real_gbp"].sum()
+        level: dict[tuple[str, str], float] = (
+            last_rec.groupby(["force", "category"], sort=True)["base_real_gbp"].sum().to_dict()  # type: ignore[assignment]
+        )
         rows = [
             {
                 "force": f,
@@ -365,10 +370,11 @@ def build_cost_lines(
     if params.refresh:
         rows = []
         for rec in capital.itertuples(index=False):
-            if rec.category not in REFRESH_CATEGORIES:
+            category, year = str(rec.category), str(rec.financial_year)
+            if category not in REFRESH_CATEGORIES:
                 continue
-            life = params.asset_life[rec.category]
-            y = fy_start(rec.financial_year) + life
+            life = params.asset_life[category]
+            y = fy_start(year) + life
             while y <= s_last:
                 if y > s_out:
                     rows.append(

@@ -71,7 +71,7 @@ class EffectsTable:
                 f"{self.source}: no estimate for metric {metric!r} "
                 f"(have: {', '.join(self.metrics) or 'none'})"
             )
-        return self.table.loc[metric]
+        return self.table.loc[metric]  # type: ignore[return-value]
 
     def with_estimate(self, metric: str, value: float) -> EffectsTable:
         """Return a copy with the estimate of ``metric`` replaced (draws shifted with it)."""

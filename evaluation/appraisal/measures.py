@@ -159,7 +159,7 @@ def summarise(
     pv_wider = float(pv[wider].sum())
     bcr = pv_benefits / pv_costs if pv_costs > 0 else math.nan
     bcr_w = (pv_benefits + pv_wider) / pv_costs if pv_costs > 0 else math.nan
-    i = payback_index(table["cumulative_pv_net_gbp"].to_numpy())
+    i = payback_index(table["cumulative_pv_net_gbp"].to_numpy(dtype=float).tolist())
     summary = Summary(
         view=view,
         first_year=years[0],

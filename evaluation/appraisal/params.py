@@ -441,6 +441,10 @@ def _get(doc: Mapping[str, Any], path: str, c: _Collector) -> Any:
     return node
 
 
+def _as_float(x: Any) -> float | None:
+    return float(x) if _number(x) else None
+
+
 def _number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -488,8 +492,8 @@ def _param(node: Any, key: str, c: _Collector, *, numeric: bool = True) -> Param
         price_base=price_base,
         confidence=confidence,
         unverified=bool(node.get("unverified", False)),
-        low=float(low) if _number(low) else None,
-        high=float(high) if _number(high) else None,
+        low=_as_float(low),
+        high=_as_float(high),
         distribution=dist,
     )
     c.parameters.append(p)
@@ -574,18 +578,18 @@ def _parse(doc: dict[str, Any], label: str) -> ParameterSet:
                         f"{where}.from_year must be {expected_from} (bands must be contiguous "
                         f"from 1), got {fy!r}"
                     )
-                if not _number(rate) or rate <= -1:
+                rate_value = _as_float(rate)
+                if rate_value is None or rate_value <= -1:
                     c.add(f"{where}.rate must be a number above -1, got {rate!r}")
-                    rate = 0.0
+                    rate_value = 0.0
                 last = i == len(raw_bands) - 1
                 if ty is None and not last:
                     c.add(f"{where}.to_year is required except in the last band")
-                if ty is not None and (
-                    not isinstance(ty, int) or ty < (fy if isinstance(fy, int) else 1)
-                ):
+                lowest = fy if isinstance(fy, int) else 1
+                if ty is not None and (not isinstance(ty, int) or ty < lowest):
                     c.add(f"{where}.to_year must be a whole year >= from_year, got {ty!r}")
                 bands.append(
-                    DiscountBand(int(fy) if isinstance(fy, int) else expected_from, ty, float(rate))
+                    DiscountBand(int(fy) if isinstance(fy, int) else expected_from, ty, rate_value)
                 )
                 expected_from = (ty + 1) if isinstance(ty, int) else expected_from
             dsrc = doc.get("discounting", {})
@@ -810,11 +814,11 @@ def _parse(doc: dict[str, Any], label: str) -> ParameterSet:
             apply_shortfall = False
         table = conf.get("shortfall_by_grade", {})
         for g in ("1", "2", "3", "4", "5"):
-            v = table.get(g) if isinstance(table, Mapping) else None
-            if not _number(v) or not 0 <= v < 1:
+            v = _as_float(table.get(g) if isinstance(table, Mapping) else None)
+            if v is None or not 0 <= v < 1:
                 c.add(f"confidence.shortfall_by_grade[{g!r}] must be a share in [0, 1), got {v!r}")
             else:
-                shortfall[int(g)] = float(v)
+                shortfall[int(g)] = v
 
     c.raise_if_any()
     if period is None or draws is None or sz is None or scz is None:  # pragma: no cover

@@ -75,7 +75,10 @@ def cost_profile(
 
     def add(kk: int, part: pd.DataFrame, forces: list[str]) -> None:
         denom = float(drivers.reindex(forces).sum())
-        for (cat, kind), v in part.groupby(["category", "kind"])["base_real_gbp"].sum().items():
+        sums: dict[tuple[str, str], float] = (
+            part.groupby(["category", "kind"])["base_real_gbp"].sum().to_dict()  # type: ignore[assignment]
+        )
+        for (cat, kind), v in sums.items():
             rows.append(
                 {
                     "k": kk,

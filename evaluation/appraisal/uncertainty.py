@@ -234,8 +234,8 @@ def _sensitivity(
                 p.value,
                 p.low,
                 p.high,
-                view.npsv(est, {**uv, name: float(p.low)}),
-                view.npsv(est, {**uv, name: float(p.high)}),
+                view.npsv(est, {**uv, name: float(p.low or 0.0)}),
+                view.npsv(est, {**uv, name: float(p.high or 0.0)}),
             )
     cs = params.cost_scale
     if cs.has_range:
@@ -245,8 +245,8 @@ def _sensitivity(
             cs.value,
             cs.low,
             cs.high,
-            view.npsv(est, uv, float(cs.low)),
-            view.npsv(est, uv, float(cs.high)),
+            view.npsv(est, uv, float(cs.low or 0.0)),
+            view.npsv(est, uv, float(cs.high or 0.0)),
         )
     if full:
 
@@ -484,7 +484,7 @@ def _scenarios(
         cs = params.cost_scale
         scale = float(cs.value)
         if direction and cs.has_range:
-            scale = float(cs.low if direction > 0 else cs.high)
+            scale = float((cs.low if direction > 0 else cs.high) or 0.0)
         c, b = recompute(p, e)
         c = c * scale
         bcr = b / c if c > 0 else math.nan
