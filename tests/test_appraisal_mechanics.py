@@ -372,3 +372,16 @@ def test_go_live_dates_count_the_first_year_pro_rata():
     first = a.by_year.iloc[0]
     # October to March = 6 of 12 months: 100,000 x 0.5
     assert first["benefits_gbp"] == pytest.approx(50_000.00, abs=PENNY)
+
+
+def test_discount_base_year_later_than_the_first_year_compounds_the_past():
+    # discount base 2023-24: the 2022-23 cost is compounded forward one year at 3.5%
+    p = _params(settings={"discount_base_year": {"value": "2023-24", "source": "test"}})
+    ledger = _ledger([("Durham", "2022-23", "staff", "capital", 100_000.0, "real 2024-25")])
+    a = appraise(ledger, _effects(), p, rollout=False, uncertainty=False)
+    assert a.summary.discount_base_year == "2023-24"
+    assert a.by_year["t"].tolist() == [-1, 0, 1, 2]
+    # hand: 100,000 x 1.035 = 103,500.00
+    assert a.pv_costs == pytest.approx(103_500.00, abs=PENNY)
+    hand = 100_000 * (1.035 + 1 + 1.035**-1 + 1.035**-2)
+    assert a.pv_benefits == pytest.approx(hand, abs=PENNY)
