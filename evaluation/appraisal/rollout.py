@@ -281,9 +281,10 @@ def _break_even(
             )
         elif inp.startswith("unit_value:"):
             name = inp.split(":", 1)[1]
+            note = f"; {rec['note']}" if rec.get("note") else ""
             out.append(
                 f"Unit value {name}: break-even at {x:,.2f} against {c0:,.2f} "
-                f"({params.unit_values[name].unit})."
+                f"({params.unit_values[name].unit}{note})."
             )
         elif inp == "cost_scale":
             out.append(

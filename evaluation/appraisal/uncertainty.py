@@ -408,6 +408,9 @@ def _switching_values(
             else view.npsv(est, {**uv, name: x})
         )
         note = "" if x >= 0 else "negative: no positive value of this input breaks even"
+        par = params.unit_values[name]
+        if x >= 0 and par.has_range and not (par.low or 0.0) <= x <= (par.high or 0.0):
+            note = f"outside the parameter's range {par.low:g} to {par.high:g}"
         add(f"unit_value:{name}", params.unit_values[name].unit, u0, x, check, note)
     pvb = view.pv_benefits(est, uv)
     if view.pv_costs > 0:
