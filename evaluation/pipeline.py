@@ -1,0 +1,188 @@
+"""The main job: validated inputs -> estimated effects -> Green Book appraisal -> outputs.
+
+The one place that composes the layers. :func:`run_pipeline` is what ``pathfinder run`` (and,
+later, the report and dashboard) call; it returns everything a report needs in one frozen
+object and writes the machine-readable outputs with a provenance manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation.appraisal import Appraisal, appraise, effects_from_frame, load_params
+from evaluation.errors import EstimationError
+from evaluation.estimate import estimate
+from evaluation.ingest import bundled_data_dir, load_ledger, load_panel, load_register
+from evaluation.outcomes import natural_units
+from evaluation.panel import Panel, attach_cohorts
+from evaluation.provenance import manifest
+from evaluation.results import DidResult
+from evaluation.schema import load_metrics
+
+__all__ = ["PipelineInputs", "PipelineResult", "run_pipeline", "write_outputs"]
+
+DEFAULT_SEED = 20260401
+
+
+@dataclass(frozen=True)
+class PipelineInputs:
+    """Where the inputs are and how to run."""
+
+    panel: Path
+    register: Path
+    ledger: Path
+    params: Path | None = None
+    metrics: Sequence[str] | None = None
+    method: str = "cs"
+    inference: str | None = None
+    reps: int = 999
+    seed: int = DEFAULT_SEED
+    draws: int | None = None
+
+    @classmethod
+    def bundled(cls, **changes: Any) -> PipelineInputs:
+        """Return inputs pointing at the bundled sample data set."""
+        sample = bundled_data_dir() / "sample"
+        return cls(
+            panel=sample / "panel.csv",
+            register=sample / "register.csv",
+            ledger=sample / "costs.csv",
+            **changes,
+        )
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """Everything a report needs from one run."""
+
+    inputs: PipelineInputs
+    panel: pd.DataFrame
+    register: pd.DataFrame
+    results: dict[str, DidResult]
+    effects: pd.DataFrame
+    appraisal: Appraisal
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def _effects_row(res: DidResult, panel: Panel, metric: str, unit: str) -> dict[str, Any]:
+    nat = natural_units(res, panel, metric=metric, scale="level", unit_name=unit)
+    o = res.overall
+    return {
+        "metric": metric,
+        "estimate": nat.estimate,
+        "se": nat.se,
+        "unit": unit,
+        "per": nat.per,
+        "att_per_period": o.estimate,
+        "se_per_period": o.se,
+        "ci_low_per_period": o.ci_low,
+        "ci_high_per_period": o.ci_high,
+        "p_value": o.p_value,
+        "method": res.method,
+        "inference": o.inference,
+    }
+
+
+def run_pipeline(inputs: PipelineInputs) -> PipelineResult:
+    """Validate the inputs, estimate every metric's effect, and appraise.
+
+    Raises
+    ------
+    DataError
+        If any input breaks the data contract (all problems listed).
+    """
+    metrics_cfg = load_metrics()
+    panel_df = load_panel(inputs.panel, metrics=metrics_cfg)
+    register = load_register(inputs.register)
+    ledger = load_ledger(inputs.ledger)
+    params = load_params(inputs.params)
+
+    frame = attach_cohorts(panel_df, register)
+    metric_names = list(inputs.metrics or [c for c in panel_df.columns if c in metrics_cfg])
+    rng = np.random.default_rng(inputs.seed)
+    results: dict[str, DidResult] = {}
+    rows = []
+    for metric, child in zip(metric_names, rng.spawn(len(metric_names)), strict=True):
+        options: dict[str, Any] = {}
+        if inputs.method == "cs":
+            options["allow_unbalanced"] = True
+        res = estimate(
+            frame,
+            metric,
+            method=inputs.method,
+            inference=inputs.inference,
+            reps=inputs.reps,
+            rng=child,
+            source=inputs.panel.name,
+            **options,
+        )
+        results[metric] = res
+        panel = Panel.from_frame(
+            frame, unit="force", time="period", cohort="cohort", outcomes=metric
+        )
+        spec = metrics_cfg.get(metric)
+        rows.append(_effects_row(res, panel, metric, spec.unit if spec else ""))
+    if not rows:
+        raise EstimationError("no metrics to estimate")
+    effects = pd.DataFrame(rows)
+    go_live = dict(zip(register["force"], register["go_live"], strict=True))
+    appraisal = appraise(
+        ledger,
+        effects_from_frame(effects[["metric", "estimate", "se", "unit", "per"]]),
+        params,
+        go_live=go_live,
+        rng=np.random.default_rng(inputs.seed),
+        seed=inputs.seed,
+        draws=inputs.draws,
+        source=inputs.ledger.name,
+    )
+    files = {"panel": inputs.panel, "register": inputs.register, "ledger": inputs.ledger}
+    if inputs.params is not None:
+        files["params"] = inputs.params
+    record = manifest(
+        files,
+        parameters={
+            "method": inputs.method,
+            "inference": inputs.inference or "recommended",
+            "reps": inputs.reps,
+            "metrics": metric_names,
+            "params": "green_book_2022 (bundled)" if inputs.params is None else "user file",
+            "monte_carlo_draws": inputs.draws,
+        },
+        seed=inputs.seed,
+    )
+    return PipelineResult(
+        inputs=inputs,
+        panel=panel_df,
+        register=register,
+        results=results,
+        effects=effects,
+        appraisal=appraisal,
+        manifest=record,
+    )
+
+
+def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
+    """Write effects, estimates, appraisal and the manifest as CSV/JSON into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "effects": out_dir / "effects.csv",
+        "estimates": out_dir / "estimates.json",
+        "appraisal": out_dir / "appraisal.json",
+        "manifest": out_dir / "manifest.json",
+    }
+    result.effects.to_csv(paths["effects"], index=False, float_format="%.6f")
+    paths["estimates"].write_text(
+        json.dumps({m: r.to_dict() for m, r in result.results.items()}, indent=2),
+        encoding="utf-8",
+    )
+    paths["appraisal"].write_text(json.dumps(result.appraisal.to_dict(), indent=2), "utf-8")
+    paths["manifest"].write_text(json.dumps(result.manifest, indent=2), encoding="utf-8")
+    return paths
