@@ -457,6 +457,20 @@ def _infer(
     return result
 
 
+def _event_vcov(fit: _Fit) -> dict[str, object]:
+    """Influence-function covariance ``psi' psi / n^2`` of the event-study estimates.
+
+    As R ``honest_did``; used by :func:`evaluation.sensitivity.honest.honest_bounds`.
+    """
+    keys, _, psi = fit.family("dynamic")
+    n = psi.shape[0]
+    return {
+        "event_time": [int(k) for k in keys],
+        "vcov": (psi.T @ psi / n**2).tolist(),
+        "source": "influence function",
+    }
+
+
 # --------------------------------------------------------------------------- tables
 def _table(
     key_cols: dict[str, Sequence[object]], est: np.ndarray, out: InferenceOutcome
@@ -663,6 +677,7 @@ def fit_cs(
         "n_cells": len(cells),
         **_pretrend(fit),
         "inference_info": {f: dict(o.info) for f, o in outcomes.items()},
+        "event_study_vcov": _event_vcov(fit),
     }
     return DidResult(
         method="cs",

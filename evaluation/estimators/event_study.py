@@ -193,6 +193,7 @@ def fit_event_study(
         "bin_endpoints": bin_endpoints,
         "overall": "average of post-treatment event-time coefficients",
         "inference": dict(out.info),
+        "event_study_vcov": _event_vcov(lp, k_e, times, name),
     }
     return DidResult(
         method="event_study",
@@ -214,6 +215,24 @@ def fit_event_study(
         warnings=tuple(warnings),
         info=info,
     )
+
+
+def _event_vcov(lp: LinearProblem, k_e: int, times: list[int], name: str) -> dict[str, object]:
+    """Covariance of the event-time coefficients: CR3 for ``"cr3"``, otherwise CR1.
+
+    Used by sensitivity analysis (:func:`evaluation.sensitivity.honest.honest_bounds`).
+    """
+    from evaluation.inference.cluster import cr1_vcov, cr3_vcov, jackknife_estimates
+
+    if name == "cr3":
+        vcov = cr3_vcov(jackknife_estimates(lp))
+    else:
+        vcov = cr1_vcov(lp)[1]
+    return {
+        "event_time": list(times),
+        "vcov": vcov[:k_e, :k_e].tolist(),
+        "source": "cr3" if name == "cr3" else "cr1",
+    }
 
 
 def _average_problem(lp: LinearProblem, cols: list[int]) -> LinearProblem:
