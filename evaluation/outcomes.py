@@ -160,21 +160,28 @@ def natural_units(
     metric: str,
     scale: Scale,
     unit_name: str = "",
+    aggregation: str = "flow",
     outcome_column: str | None = None,
     officers: pd.Series | None = None,
 ) -> NaturalEffect:
     """Express a result's overall effect per treated force-year in natural units.
 
-    * level: effect per force-period x periods per year;
+    Flows (devices, GBP, hours in a period) add up over the year: the per-period effect is
+    multiplied by the periods in a year. Levels (a backlog, turnaround days, rates) are averaged
+    over the year: the per-period effect is the average change in the level.
+
+    * level scale: effect per force-period (x periods per year for flows);
     * log: ``exp(b) - 1`` times the treated units' mean pre-period level per force-period,
       x periods per year (SE by the delta method);
     * per 1,000 officers: effect x treated units' mean officers / 1,000 x periods per year.
     """
     check_option("scale", scale, SCALES)
-    ppy = PERIODS_PER_YEAR.get(panel.frequency or "fy", 1)
+    check_option("aggregation", aggregation, ("flow", "level"))
+    ppy = PERIODS_PER_YEAR.get(panel.frequency or "fy", 1) if aggregation == "flow" else 1
     b, se = result.overall.estimate, result.overall.se
     if scale == "level":
-        return NaturalEffect(metric, b * ppy, se * ppy, unit_name, basis="level effect x periods")
+        basis = "effect per period x periods a year" if aggregation == "flow" else "average change"
+        return NaturalEffect(metric, b * ppy, se * ppy, unit_name, basis=basis)
     data = panel.data
     treated_units = panel.unit_cohorts.index[np.isfinite(panel.unit_cohorts.to_numpy())]
     if scale == "log":

@@ -71,8 +71,12 @@ class PipelineResult:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-def _effects_row(res: DidResult, panel: Panel, metric: str, unit: str) -> dict[str, Any]:
-    nat = natural_units(res, panel, metric=metric, scale="level", unit_name=unit)
+def _effects_row(
+    res: DidResult, panel: Panel, metric: str, unit: str, aggregation: str
+) -> dict[str, Any]:
+    nat = natural_units(
+        res, panel, metric=metric, scale="level", unit_name=unit, aggregation=aggregation
+    )
     o = res.overall
     return {
         "metric": metric,
@@ -80,6 +84,7 @@ def _effects_row(res: DidResult, panel: Panel, metric: str, unit: str) -> dict[s
         "se": nat.se,
         "unit": unit,
         "per": nat.per,
+        "basis": nat.basis,
         "att_per_period": o.estimate,
         "se_per_period": o.se,
         "ci_low_per_period": o.ci_low,
@@ -128,7 +133,15 @@ def run_pipeline(inputs: PipelineInputs) -> PipelineResult:
             frame, unit="force", time="period", cohort="cohort", outcomes=metric
         )
         spec = metrics_cfg.get(metric)
-        rows.append(_effects_row(res, panel, metric, spec.unit if spec else ""))
+        rows.append(
+            _effects_row(
+                res,
+                panel,
+                metric,
+                (spec.unit or "") if spec else "",
+                spec.aggregation if spec else "flow",
+            )
+        )
     if not rows:
         raise EstimationError("no metrics to estimate")
     effects = pd.DataFrame(rows)

@@ -528,6 +528,8 @@ Unit = Literal["count", "gbp", "hours", "days", "rate"]
 UNITS: tuple[Unit, ...] = get_args(Unit)
 Better = Literal["lower", "higher", "none"]
 BETTER: tuple[Better, ...] = get_args(Better)
+Aggregation = Literal["flow", "level"]
+AGGREGATIONS: tuple[Aggregation, ...] = get_args(Aggregation)
 
 
 @dataclass(frozen=True)
@@ -547,6 +549,10 @@ class Metric:
         Whether negative values are errors.
     better
         ``"lower"``, ``"higher"`` or ``"none"``: the direction of improvement.
+    aggregation
+        ``"flow"`` (a quantity per period that adds up over a year: devices, GBP, hours) or
+        ``"level"`` (a stock or a typical value that is averaged over a year: backlog, days,
+        rates). Default: ``"level"`` for days and rates, ``"flow"`` otherwise.
     """
 
     name: str
@@ -554,6 +560,7 @@ class Metric:
     description: str = ""
     nonnegative: bool = False
     better: Better = "none"
+    aggregation: Aggregation = "flow"
 
 
 def default_metrics_path() -> Path:
@@ -617,7 +624,7 @@ def _parse_metrics(text: str, source: str) -> Mapping[str, Metric]:
             )
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: expected a table of settings")
-        unknown = set(spec) - {"unit", "description", "nonnegative", "better"}
+        unknown = set(spec) - {"unit", "description", "nonnegative", "better", "aggregation"}
         if unknown:
             raise ConfigError(f"{where}: unknown settings {sorted(unknown)}")
         unit = spec.get("unit")
@@ -632,7 +639,18 @@ def _parse_metrics(text: str, source: str) -> Mapping[str, Metric]:
         desc = spec.get("description", "")
         if not isinstance(desc, str):
             raise ConfigError(f"{where}: description must be text")
+        aggregation = spec.get("aggregation", "level" if unit in ("days", "rate") else "flow")
+        if aggregation not in AGGREGATIONS:
+            raise ConfigError(
+                f"{where}: aggregation must be one of {', '.join(AGGREGATIONS)}; "
+                f"got {aggregation!r}"
+            )
         out[name] = Metric(
-            name=name, unit=unit, description=desc, nonnegative=nonneg, better=better
+            name=name,
+            unit=unit,
+            description=desc,
+            nonnegative=nonneg,
+            better=better,
+            aggregation=aggregation,
         )
     return MappingProxyType(out)

@@ -28,9 +28,21 @@ def test_every_metric_estimated_and_appraised(result) -> None:
 
 
 def test_effects_are_per_force_year(result) -> None:
-    # monthly panel: per force-year = 12 x per force-month
+    # monthly panel: flows per force-year = 12 x per force-month; levels are average changes
     eff = result.effects.set_index("metric")
-    assert eff["estimate"].to_numpy() == pytest.approx(12 * eff["att_per_period"].to_numpy())
+    flows = [
+        "devices_received",
+        "outsourced_exams",
+        "outsourced_spend_gbp",
+        "officer_hours_digital",
+    ]
+    levels = ["backlog", "median_turnaround_days", "p90_turnaround_days"]
+    assert eff.loc[flows, "estimate"].to_numpy() == pytest.approx(
+        12 * eff.loc[flows, "att_per_period"].to_numpy()
+    )
+    assert eff.loc[levels, "estimate"].to_numpy() == pytest.approx(
+        eff.loc[levels, "att_per_period"].to_numpy()
+    )
 
 
 def test_same_seed_same_figures(result) -> None:
