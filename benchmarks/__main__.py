@@ -1,7 +1,7 @@
-"""Run every ``benchmarks/bench_*.py`` module's ``main()`` in turn (``make bench``).
+"""Run each ``benchmarks/bench_*.py`` module's ``main()`` in turn (``make bench``).
 
-``python -m benchmarks NAME ...`` runs only the named modules (e.g. ``cases``); ``--quick`` asks each
-benchmark for a reduced size, for a smoke run.
+``python -m benchmarks NAME ...`` runs only the named modules (e.g. ``cases``); ``--quick`` asks
+each benchmark for a reduced size, for a smoke run.
 """
 
 from __future__ import annotations

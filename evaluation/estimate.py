@@ -51,7 +51,7 @@ def estimator(method: str) -> Callable[..., DidResult]:
     """Return the ``fit_*`` function of a method name."""
     check_option("method", method, tuple(METHODS))
     module, func, _ = METHODS[method]
-    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), func)
 
 
 def estimate(

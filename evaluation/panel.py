@@ -507,7 +507,7 @@ def attach_cohorts(
     for f, g in zip(register[force], register[go_live], strict=True):
         text = str(g).strip()
         if detect_frequency(text) is not None:
-            mapping[str(f)] = format_period(parse_period(text, freq))  # type: ignore[arg-type]
+            mapping[str(f)] = format_period(parse_period(text, freq))
         else:
             mapping[str(f)] = format_period(
                 pd.Timestamp(text).to_period(

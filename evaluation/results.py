@@ -31,7 +31,7 @@ def _num(x: Any) -> Any:
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     if df is None:
         return []
-    return [{k: _num(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    return [{str(k): _num(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
 @dataclass(frozen=True)

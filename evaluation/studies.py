@@ -9,6 +9,7 @@ aggregated Callaway-Sant'Anna ATT and of TWFE under homogeneous effects.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,8 +60,10 @@ class CoverageResult:
         )
 
 
-def study_config(waves: tuple[tuple[str, int], ...] | None = None, **changes: object) -> SynthConfig:
-    """The bundled generator's design, balanced (no missing rows), for simulation studies."""
+def study_config(
+    waves: tuple[tuple[str, int], ...] | None = None, **changes: object
+) -> SynthConfig:
+    """Return the bundled generator's design, balanced (no missing rows), for studies."""
     cfg = SynthConfig(missing_share=0.0, late_reporting_force=None, round_values=False)
     if waves is not None:
         kept = {g for g, _ in waves}
@@ -123,7 +126,7 @@ def coverage_study(
         raise ConfigError(f"reps must be at least 2; got {reps}")
     rows = []
     chosen = inference or ""
-    options: dict[str, object] = {"bacon": False} if method == "twfe" else {}
+    options: dict[str, Any] = {"bacon": False} if method == "twfe" else {}
     n_treated = 0
     for child in rng.spawn(reps):
         sim_rng, est_rng = child.spawn(2)

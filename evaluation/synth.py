@@ -1406,8 +1406,8 @@ version {version}) with seed **{seed}**:
 or, in Python, `evaluation.synth.generate(SynthConfig(), numpy.random.default_rng({seed}))`
 with the configuration in `manifest.json` (`SynthConfig.from_dict`).
 
-{seed_note}`manifest.json` holds the SHA-256 of every file, the seed, the generator version and the full
-configuration. Running the command again gives byte-identical files; `tests/test_synth.py`
+{seed_note}`manifest.json` holds the SHA-256 of every file, the seed, the generator version and the
+full configuration. Running the command again gives byte-identical files; `tests/test_synth.py`
 checks that the bundled files equal what `evaluation.synth.generate` produces for this seed.
 
 ## Files

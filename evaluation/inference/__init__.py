@@ -1,5 +1,7 @@
-"""Inference strategies for few clusters: CR1, CR3, wild cluster bootstrap, multiplier
-bootstrap and randomization inference, behind one interface (see :mod:`.base`).
+"""Inference strategies for few clusters, behind one interface (see :mod:`.base`).
+
+CR1, CR3, the wild cluster restricted bootstrap, the multiplier bootstrap and randomization
+inference.
 """
 
 from evaluation.inference.base import (

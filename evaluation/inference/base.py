@@ -218,7 +218,7 @@ def get_method(name: str) -> InferenceMethod:
     """Return an instance of the inference method called ``name`` (clear error if unknown)."""
     _load_methods()
     check_option("inference", name, sorted(INFERENCE_METHODS))
-    return INFERENCE_METHODS[name]()  # type: ignore[no-any-return]
+    return INFERENCE_METHODS[name]()
 
 
 def pick_problem(method: InferenceMethod, problems: Sequence[Problem], estimator: str) -> Problem:
