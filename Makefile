@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-full bench lint typecheck clean sysdeps
+.PHONY: setup run test test-full bench calibration lint typecheck clean
 
 # Create the virtual environment and install the project with its test peers.
 $(STAMP): pyproject.toml
@@ -29,9 +29,13 @@ test-full: setup
 bench: setup
 	$(PY) -m benchmarks
 
+# Full coverage study (500 replications per case), written to docs/calibration.md.
+calibration: setup
+	$(PY) -m studies.calibration --reps 500
+
 lint: setup
-	$(VENV)/bin/ruff check evaluation dashboard tests benchmarks
-	$(VENV)/bin/ruff format --check evaluation dashboard tests benchmarks
+	$(VENV)/bin/ruff check evaluation dashboard tests benchmarks studies
+	$(VENV)/bin/ruff format --check evaluation dashboard tests benchmarks studies
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -99,7 +99,9 @@ def estimate(
     scale
         ``"level"``, ``"log"`` or ``"per_1000_officers"``.
     **options
-        Passed to the estimator (e.g. ``estimation="dr"``, ``anticipation=1``).
+        Passed to the estimator (e.g. ``estimation="dr"``, ``anticipation=1``); an option the
+        estimator does not take is an error. With covariates, Callaway-Sant'Anna defaults to
+        the doubly robust estimator, as R ``did``.
 
     Examples
     --------
@@ -151,4 +153,19 @@ def estimate(
         options["control"] = control
     elif control != "never":
         raise ConfigError(f"method {method!r} does not take a control group option")
+    if covariates:
+        if "covariates" in params:
+            options.setdefault("covariates", tuple(covariates))
+            if method == "cs":
+                # as R did: covariates without an explicit method mean doubly robust
+                options.setdefault("estimation", "dr")
+        elif method != "imputation":  # imputation reads the covariates the panel carries
+            raise ConfigError(f"method {method!r} does not take covariates")
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = sorted(k for k in options if k not in params and not takes_any)
+    if unknown:
+        raise ConfigError(
+            f"option(s) {unknown} do not apply to method {method!r}; it takes "
+            f"{sorted(k for k in params if k not in ('panel', 'outcome', 'inference', 'settings'))}"
+        )
     return fit(panel, y, inference=chosen, settings=settings, **options)

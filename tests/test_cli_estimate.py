@@ -137,3 +137,46 @@ def test_unknown_option_value_is_a_usage_error(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as exc:
         main(["estimate", str(MPDTA), *MPDTA_ARGS, "--outcome", "lemp", "--method", "ols"])
     assert exc.value.code == 2
+
+
+def test_covariates_mean_doubly_robust_for_cs(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [str(MPDTA), *MPDTA_ARGS, "--outcome", "lemp", "--inference", "cr1", "--json"]
+    code, out_default, _ = _run(capsys, *args, "--covariates", "lpop")
+    assert code == 0
+    _, out_dr, _ = _run(capsys, *args, "--covariates", "lpop", "--estimation", "dr")
+    assert json.loads(out_default)["overall"] == json.loads(out_dr)["overall"]
+    _, out_none, _ = _run(capsys, *args)
+    assert (
+        json.loads(out_default)["overall"]["estimate"]
+        != json.loads(out_none)["overall"]["estimate"]
+    )
+
+
+def test_options_that_do_not_apply_are_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(
+        capsys,
+        str(MPDTA),
+        *MPDTA_ARGS,
+        "--outcome",
+        "lemp",
+        "--covariates",
+        "lpop",
+        "--method",
+        "sdid",
+    )
+    assert code == 2 and "does not take covariates" in err
+    from evaluation.errors import ConfigError
+    from evaluation.estimate import estimate
+
+    df = pd.read_csv(MPDTA)
+    with pytest.raises(ConfigError, match="do not apply"):
+        estimate(
+            df,
+            "lemp",
+            unit="countyreal",
+            time="year",
+            cohort="first.treat",
+            method="twfe",
+            inference="cr1",
+            anticipation=1,
+        )

@@ -61,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-unbalanced",
         action="store_true",
         help="Callaway-Sant'Anna on an unbalanced panel: each cell uses the units observed in "
-        "both of its periods (otherwise an unbalanced panel is an error)",
+        "both of its periods (otherwise an unbalanced panel is an error); the regression "
+        "estimators take unbalanced panels as they are",
     )
     parser.add_argument("--sheet", help="worksheet (Excel input)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     options = {}
     if args.estimation:
         options["estimation"] = args.estimation
-    if args.allow_unbalanced:
+    if args.allow_unbalanced and args.method == "cs":
         options["allow_unbalanced"] = True
     result = estimate(
         df,
