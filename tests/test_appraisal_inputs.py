@@ -195,10 +195,13 @@ def test_missing_effect_for_a_core_line_names_the_line():
         appraise(_ledger(), frame, rollout=False, uncertainty=False)
 
 
-def test_bundled_effects_load_and_are_marked_illustrative():
+def test_bundled_effects_load_and_state_their_provenance():
     e = load_effects(SAMPLE / "effects.csv")
     assert e.estimate("outsourced_exams") < 0 and e.se("outsourced_exams") > 0
-    assert "ILLUSTRATIVE" in (SAMPLE / "effects.csv").read_text(encoding="utf-8")
+    # the file says how it was made; tests/test_recovery.py checks it equals the estimates
+    assert "estimated on the bundled data by `pathfinder run`" in (
+        SAMPLE / "effects.csv"
+    ).read_text(encoding="utf-8")
 
 
 def test_bootstrap_draws_file(tmp_path):

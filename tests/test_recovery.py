@@ -20,6 +20,14 @@ def bundled():
     return run_pipeline(PipelineInputs.bundled(draws=1000))
 
 
+def test_bundled_effects_table_is_what_the_main_job_estimates(bundled) -> None:
+    shipped = pd.read_csv(bundled_data_dir() / "sample" / "effects.csv", comment="#")
+    ours = bundled.effects.set_index("metric").loc[shipped["metric"]]
+    # the shipped file is written to 4 decimals
+    assert shipped["estimate"].to_numpy() == pytest.approx(ours["estimate"].to_numpy(), abs=1e-4)
+    assert shipped["se"].to_numpy() == pytest.approx(ours["se"].to_numpy(), abs=1e-4)
+
+
 def test_every_planted_effect_inside_its_interval(bundled) -> None:
     truth = pd.read_csv(bundled_data_dir() / "sample" / "truth_summary.csv").set_index("metric")
     outside = []
