@@ -1,19 +1,41 @@
-"""Rambachan-Roth relative-magnitudes bounds: identified set against a linear program, interval
-coverage by simulation, and hand-computed cases."""
+"""Rambachan-Roth relative-magnitudes bounds.
+
+* identified set against an independent linear program (1e-9);
+* the Delta^RM polyhedra against the definition of Delta^RM (exact, random points);
+* C-LF and Conditional confidence sets against HonestDiD reference numbers
+  (tests/reference/honestdid_rm.json, made by tests/reference/make_honestdid_reference.py):
+  the same grid points (1e-6) when C-LF's least-favourable critical value is simulated from
+  the reference's own draws, and within eight grid steps with our own draws;
+* the conservative "union" interval: Wald at Mbar = 0, contains the identified set, coverage
+  by simulation;
+* honest_bounds on fitted event studies (mpdta): inputs equal the event-study table.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from evaluation.errors import ConfigError
+from evaluation.errors import ConfigError, EstimationError
+from evaluation.sensitivity import honest
 from evaluation.sensitivity.honest import (
+    _rm_constraints,
     breakdown_mbar,
+    event_study_inputs,
+    honest_bounds,
     relative_magnitudes,
     rm_confidence_interval,
     rm_identified_set,
 )
+
+HERE = Path(__file__).resolve().parent
+FULL = os.environ.get("PATHFINDER_FULL") == "1"
 
 
 def _lp_bounds(beta: np.ndarray, n_pre: int, mbar: float, lv: np.ndarray) -> tuple[float, float]:
@@ -61,7 +83,7 @@ def test_mbar_zero_gives_usual_wald_interval() -> None:
     A = rng.normal(size=(5, 5))
     sigma = A @ A.T / 10
     beta = rng.normal(size=5)
-    lo, hi = rm_confidence_interval(beta, sigma, 2, 0.0)
+    lo, hi = rm_confidence_interval(beta, sigma, 2, 0.0, method="union")
     lv = np.array([0, 0, 1 / 3, 1 / 3, 1 / 3])
     se = np.sqrt(lv @ sigma @ lv)
     assert lo == pytest.approx(lv @ beta - 1.959963985 * se, abs=1e-8)
@@ -72,7 +94,7 @@ def test_interval_contains_identified_set_and_widens_with_mbar() -> None:
     rng = np.random.default_rng(4)
     beta = rng.normal(size=6)
     sigma = np.diag(rng.uniform(0.01, 0.05, 6))
-    table = relative_magnitudes(beta, sigma, 3, mbar=[0, 0.5, 1, 2])
+    table = relative_magnitudes(beta, sigma, 3, mbar=[0, 0.5, 1, 2], method="union")
     assert (table["ci_low"] <= table["id_low"] + 1e-12).all()
     assert (table["ci_high"] >= table["id_high"] - 1e-12).all()
     assert table["ci_low"].is_monotonic_decreasing and table["ci_high"].is_monotonic_increasing
@@ -89,7 +111,7 @@ def test_coverage_by_simulation() -> None:
     n, cover = 2000, 0
     for _ in range(n):
         b = tau + delta + chol @ rng.normal(size=5)
-        lo, hi = rm_confidence_interval(b, sigma, 2, 1.0)
+        lo, hi = rm_confidence_interval(b, sigma, 2, 1.0, method="union")
         cover += lo <= 1.0 <= hi
     assert cover / n >= 0.93  # binomial sd ~0.005 around >= 0.95
 
@@ -100,10 +122,10 @@ def test_breakdown_values() -> None:
     beta = np.array([0.1, 0.1, 1.0])
     sigma = np.eye(3) * 1e-12
     assert breakdown_mbar(beta, sigma, 2, kind="identified") == pytest.approx(10.0, abs=1e-6)
-    assert breakdown_mbar(beta, sigma, 2) == pytest.approx(10.0, abs=1e-3)
-    table = relative_magnitudes(beta, sigma, 2)
+    assert breakdown_mbar(beta, sigma, 2, method="union") == pytest.approx(10.0, abs=1e-3)
+    table = relative_magnitudes(beta, sigma, 2, method="union")
     assert table.attrs["breakdown_identified"] == pytest.approx(10.0, abs=1e-6)
-    assert breakdown_mbar(np.array([0.1, 0.0, 0.05]), np.eye(3), 2) == 0.0
+    assert breakdown_mbar(np.array([0.1, 0.0, 0.05]), np.eye(3), 2, method="union") == 0.0
 
 
 def test_bad_inputs() -> None:
@@ -115,3 +137,159 @@ def test_bad_inputs() -> None:
         rm_identified_set(np.ones(3), np.eye(3), 1, 1.0, l_vec=[1.0])
     with pytest.raises(ConfigError, match="nonnegative"):
         rm_confidence_interval(np.ones(3), np.eye(3), 1, -1.0)
+    with pytest.raises(ConfigError, match="method must be one of 'C-LF', 'Conditional', 'union'"):
+        rm_confidence_interval(np.ones(3), np.eye(3), 1, 1.0, method="FLCI")
+    with pytest.raises(ConfigError, match="search"):
+        rm_confidence_interval(np.ones(3), np.eye(3), 1, 1.0, search="fast")
+
+
+# ----------------------------------------------------------------------------- Delta^RM polyhedra
+def _in_delta_rm(delta: np.ndarray, n_pre: int, mbar: float) -> bool:
+    """The definition: post-period changes at most Mbar times the largest pre-period change."""
+    full = np.concatenate([delta[:n_pre], [0.0], delta[n_pre:]])
+    changes = np.diff(full)
+    return bool(np.all(np.abs(changes[n_pre:]) <= mbar * np.abs(changes[:n_pre]).max() + 1e-12))
+
+
+@pytest.mark.parametrize("n_pre,n_post", [(1, 2), (3, 2), (2, 3), (4, 1)])
+def test_union_of_polyhedra_is_delta_rm(n_pre: int, n_post: int) -> None:
+    rng = np.random.default_rng(n_pre * 10 + n_post)
+    for mbar in (0.0, 0.5, 1.0, 2.0):
+        polys = [
+            _rm_constraints(n_pre, n_post, mbar, s, pos)
+            for s in range(-(n_pre - 1), 1)
+            for pos in (True, False)
+        ]
+        for _ in range(300):
+            delta = rng.normal(size=n_pre + n_post) * rng.choice([0.2, 1.0, 3.0])
+            inside = any(np.all(A @ delta <= 1e-12) for A in polys)
+            assert inside == _in_delta_rm(delta, n_pre, mbar)
+
+
+# ----------------------------------------------------------------------------- HonestDiD reference
+REFERENCE = json.loads((HERE / "reference" / "honestdid_rm.json").read_text())
+
+
+def _reference_rows() -> list[tuple[str, dict]]:
+    rows = []
+    for name, case in REFERENCE["cases"].items():
+        for r in case["results"]:
+            # bounded default run: Mbar 0.5 and 2 (all with PATHFINDER_FULL=1)
+            if FULL or r["mbar"] in (0.5, 2.0):
+                rows.append((name, r))
+    return rows
+
+
+def _port_draws(sigma: np.ndarray, sims: int, rng: np.random.Generator) -> np.ndarray:
+    """The reference's least-favourable draws: ``numpy.random.RandomState(0)`` (honestdid)."""
+    return np.random.RandomState(0).multivariate_normal(np.zeros(sigma.shape[0]), sigma, sims)
+
+
+def _case_ci(name: str, row: dict) -> tuple[float, float, float]:
+    case = REFERENCE["cases"][name]
+    beta, sigma = np.array(case["betahat"]), np.array(case["sigma"])
+    lv = np.array(row["l"])
+    lo, hi = rm_confidence_interval(
+        beta, sigma, case["n_pre"], row["mbar"], l_vec=lv, method=row["method"]
+    )
+    n_post = beta.size - case["n_pre"]
+    step = 40 * np.sqrt(lv @ sigma[-n_post:, -n_post:] @ lv) / 999  # 1000 points, +/- 20 sd
+    return lo, hi, step
+
+
+@pytest.mark.parametrize(
+    "name,row",
+    _reference_rows(),
+    ids=[f"{n}-{r['l_vec']}-{r['method']}-{r['mbar']}" for n, r in _reference_rows()],
+)
+def test_matches_honestdid(name: str, row: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the reference's own least-favourable draws, the same grid points (1e-9)."""
+    monkeypatch.setattr(honest, "_lf_draws", _port_draws)
+    lo, hi, _ = _case_ci(name, row)
+    assert lo == pytest.approx(row["lb"], abs=1e-6)
+    assert hi == pytest.approx(row["ub"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name,row",
+    [(n, r) for n, r in _reference_rows() if r["method"] == "C-LF"],
+    ids=[f"{n}-{r['l_vec']}-{r['mbar']}" for n, r in _reference_rows() if r["method"] == "C-LF"],
+)
+def test_c_lf_with_own_draws_close_to_honestdid(name: str, row: dict) -> None:
+    """With our own draws the least-favourable critical value (a 99.5% quantile of 1000 draws,
+    standard error about 0.15 in z units) differs, and the ends move by a few grid steps."""
+    lo, hi, step = _case_ci(name, row)
+    assert lo == pytest.approx(row["lb"], abs=8 * step)
+    assert hi == pytest.approx(row["ub"], abs=8 * step)
+
+
+_BETA = np.array([-0.04, 0.02, 0.30, 0.45, 0.50])
+_SIGMA = 0.01 * (0.7 * np.eye(5) + 0.3)
+
+
+def test_refined_search_equals_full_grid() -> None:
+    for method in ("C-LF", "Conditional"):
+        full = rm_confidence_interval(_BETA, _SIGMA, 2, 1.0, method=method, search="full")
+        fast = rm_confidence_interval(_BETA, _SIGMA, 2, 1.0, method=method)
+        assert fast == full
+
+
+def test_conditional_sets_contain_identified_set() -> None:
+    for m in (0.5, 1.0):
+        il, ih = rm_identified_set(_BETA, _SIGMA, 2, m)
+        for method in ("C-LF", "Conditional"):
+            lo, hi = rm_confidence_interval(_BETA, _SIGMA, 2, m, method=method)
+            assert lo <= il and ih <= hi
+
+
+def test_breakdown_c_lf_brackets_the_table() -> None:
+    table = relative_magnitudes(_BETA, _SIGMA, 2, mbar=[0.0, 2.0])
+    bd = table.attrs["breakdown_ci"]
+    assert table["ci_low"].iloc[0] > 0 > table["ci_low"].iloc[1]
+    assert 0.0 < bd <= 2.0
+    assert rm_confidence_interval(_BETA, _SIGMA, 2, bd)[0] <= 0
+    assert rm_confidence_interval(_BETA, _SIGMA, 2, bd - 0.02)[0] > 0
+
+
+# ----------------------------------------------------------------------------- fitted results
+@pytest.fixture(scope="module")
+def mpdta_panel():
+    from evaluation.panel import Panel
+
+    df = pd.read_csv(HERE / "data" / "mpdta.csv")
+    return Panel.from_frame(
+        df, unit="countyreal", time="year", cohort="first.treat", outcomes="lemp"
+    )
+
+
+def test_honest_bounds_from_cs(mpdta_panel) -> None:
+    from evaluation.estimators.callaway_santanna import fit_cs
+
+    res = fit_cs(mpdta_panel, "lemp", inference="cr1", base_period="universal")
+    beta, sigma, n_pre, times = event_study_inputs(res)
+    es = res.event_study.set_index("event_time")
+    assert times == [-4, -3, -2, 0, 1, 2, 3] and n_pre == 3
+    assert beta == pytest.approx(es.loc[times, "estimate"].to_numpy(), abs=1e-12)
+    # influence-function covariance: its diagonal gives the analytic (R did) standard errors
+    assert np.sqrt(np.diag(sigma)) == pytest.approx(es.loc[times, "se"].to_numpy(), rel=1e-10)
+    table = honest_bounds(res, mbar=(0.0, 1.0), method="union")
+    direct = relative_magnitudes(beta, sigma, n_pre, mbar=(0.0, 1.0), method="union")
+    pd.testing.assert_frame_equal(table, direct, check_like=True)
+    assert table.attrs["post_event_times"] == [0, 1, 2, 3]
+    clf = honest_bounds(res, mbar=(0.0,), breakdown=False)
+    assert clf["method"].iloc[0] == "C-LF" and clf["ci_low"].iloc[0] < clf["ci_high"].iloc[0]
+    with pytest.raises(EstimationError, match="universal"):
+        honest_bounds(fit_cs(mpdta_panel, "lemp", inference="cr1"))
+
+
+def test_honest_bounds_from_event_study(mpdta_panel) -> None:
+    from evaluation.estimators.event_study import fit_event_study
+
+    res = fit_event_study(mpdta_panel, "lemp", inference="cr1")
+    beta, sigma, n_pre, times = event_study_inputs(res)
+    es = res.event_study.set_index("event_time")
+    assert -1 not in times and n_pre == sum(t < -1 for t in times)
+    assert beta == pytest.approx(es.loc[times, "estimate"].to_numpy(), abs=1e-12)
+    assert np.sqrt(np.diag(sigma)) == pytest.approx(es.loc[times, "se"].to_numpy(), rel=1e-8)
+    with pytest.raises(EstimationError, match="reference"):
+        honest_bounds(fit_event_study(mpdta_panel, "lemp", inference="cr1", reference=-2))

@@ -208,6 +208,11 @@ def _eta_lp_batch(
     return [(float(eta[i]), lam[i], True) for i in range(n)]
 
 
+def _lf_draws(sigma: np.ndarray, sims: int, rng: np.random.Generator) -> np.ndarray:
+    """Draws ``xi ~ N(0, sigma)`` (``sims`` rows) for the least-favourable critical value."""
+    return rng.multivariate_normal(np.zeros(sigma.shape[0]), sigma, size=sims, method="eigh")
+
+
 def _lf_cv(
     X: np.ndarray | None, sigma: np.ndarray, kappa: float, sims: int, rng: np.random.Generator
 ) -> float:
@@ -216,8 +221,7 @@ def _lf_cv(
     The ``1 - kappa`` quantile, over ``sims`` draws ``xi ~ N(0, sigma)``, of the max statistic
     (no nuisance parameters: ``max_i xi_i / sd_i``; with nuisance: the LP value ``eta``).
     """
-    m = sigma.shape[0]
-    xi = rng.multivariate_normal(np.zeros(m), sigma, size=sims, method="eigh")
+    xi = _lf_draws(sigma, sims, rng)
     sd = np.sqrt(np.diag(sigma))
     if X is None:
         eta = (xi / sd).max(axis=1)
@@ -393,15 +397,17 @@ def _nonuisance_test(
     At, dt = A / sd[:, None], d / sd
     moments = At @ y - dt
     j = int(np.argmax(moments))
-    if hybrid == "LF" and moments[j] > lf_cv:
-        return True
+    if hybrid == "LF":
+        if moments[j] > lf_cv:
+            return True
+        alpha = (alpha - alpha / 10) / (1 - alpha / 10)  # second-stage size, kappa = alpha/10
     gamma = At[j]
     Abar = At - At[j][None, :]
     dbar = dt - dt[j]
     s2 = float(gamma @ sigma @ gamma)
     z = y - sigma @ gamma * float(gamma @ y) / s2
     lo, hi = _vlo_vup(gamma, sigma, Abar, dbar, z)
-    cv = _truncnorm_quantile(1 - alpha, lo, hi, mu=float(dt[j]), sd=float(np.sqrt(s2)))
+    cv = max(0.0, _truncnorm_quantile(1 - alpha, lo, hi, mu=float(dt[j]), sd=float(np.sqrt(s2))))
     return bool(moments[j] + dt[j] > cv)
 
 
@@ -440,6 +446,7 @@ def _make_test(
     kappa = alpha / 10
     n_post = beta.size - n_pre
     if n_post == 1:
+        A = A[A[:, -1] != 0]  # postPeriodMomentsOnly: rows involving the post period
         lf = _lf_cv(None, A @ sigma @ A.T, kappa, sims, rng) if hybrid == "LF" else np.inf
         e = np.zeros(beta.size)
         e[n_pre] = 1.0
@@ -827,7 +834,8 @@ def event_study_inputs(result: Any) -> tuple[np.ndarray, np.ndarray, int, list[i
     keep = [i for i, t in enumerate(times) if t != reference]
     times = [times[i] for i in keep]
     V = V[np.ix_(keep, keep)]
-    if not times or times != list(range(times[0], times[-1] + 1)):
+    full = sorted({*times, reference})
+    if full != list(range(full[0], full[-1] + 1)):
         raise EstimationError(f"event times must be consecutive around -1; got {times}")
     beta = np.array([est[t] for t in times])
     n_pre = sum(t < reference for t in times)

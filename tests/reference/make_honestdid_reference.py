@@ -36,25 +36,25 @@ def _sigma(k: int, scale: float, rho: float, seed: int) -> np.ndarray:
 
 
 CASES = {
-    # nuisance-parameter path (two or three post periods)
-    "pre3_post2": {
-        "betahat": [0.012, -0.018, 0.009, 0.085, 0.120],
-        "sigma": _sigma(5, 0.02, 0.5, 1),
-        "n_pre": 3,
-        "l_vecs": {"first": [1.0, 0.0], "average": [0.5, 0.5]},
-    },
-    "pre2_post3": {
-        "betahat": [-0.04, 0.02, 0.30, 0.45, 0.50],
-        "sigma": _sigma(5, 0.10, 0.3, 2),
-        "n_pre": 2,
-        "l_vecs": {"average": [1 / 3, 1 / 3, 1 / 3]},
-    },
     # no-nuisance path (one post period)
     "pre4_post1": {
         "betahat": [0.01, -0.02, 0.015, -0.01, 0.07],
         "sigma": _sigma(5, 0.015, 0.4, 3),
         "n_pre": 4,
         "l_vecs": {"first": [1.0]},
+    },
+    # nuisance-parameter path (two or three post periods)
+    "pre2_post3": {
+        "betahat": [-0.04, 0.02, 0.30, 0.45, 0.50],
+        "sigma": _sigma(5, 0.10, 0.3, 2),
+        "n_pre": 2,
+        "l_vecs": {"average": [1 / 3, 1 / 3, 1 / 3]},
+    },
+    "pre3_post2": {
+        "betahat": [0.012, -0.018, 0.009, 0.085, 0.120],
+        "sigma": _sigma(5, 0.02, 0.5, 1),
+        "n_pre": 3,
+        "l_vecs": {"average": [0.5, 0.5], "first": [1.0, 0.0]},
     },
 }
 MBARS = [0.0, 0.5, 1.0, 2.0]
@@ -64,6 +64,7 @@ METHODS = {"C-LF": "C-LF", "Conditional": "Conditional"}
 def main() -> None:
     import honestdid as hd  # noqa: PLC0415 - only available in the throwaway environment
 
+    path = Path(__file__).resolve().parent / "honestdid_rm.json"
     out: dict[str, object] = {
         "source": "honestdid 0.1.1 (PyPI), createSensitivityResults_relativeMagnitudes, "
         "defaults gridPoints=1000, alpha=0.05, seed=0",
@@ -106,10 +107,9 @@ def main() -> None:
                     )
                 print(name, lname, method, f"{time.time() - t0:.1f}s", flush=True)
                 print(res, flush=True)
-        out["cases"][name] = entry  # type: ignore[index]
-    path = Path(__file__).resolve().parent / "honestdid_rm.json"
-    path.write_text(json.dumps(out, indent=1) + "\n")
-    print("wrote", path)
+                out["cases"][name] = entry  # type: ignore[index]
+                # written after every run: the slow cases can be left to finish later
+                path.write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":
