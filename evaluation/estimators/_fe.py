@@ -19,13 +19,22 @@ Two tools:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from evaluation.errors import EstimationError
 from evaluation.inference.base import LinearProblem
 
-__all__ = ["linear_problem", "ols", "two_way_demean", "unit_demean"]
+__all__ = [
+    "StaggeredTwfe",
+    "TwoWayProjector",
+    "linear_problem",
+    "ols",
+    "two_way_demean",
+    "unit_demean",
+]
 
 
 def unit_demean(values: np.ndarray, unit: np.ndarray, n_units: int | None = None) -> np.ndarray:
@@ -54,6 +63,234 @@ def unit_demean(values: np.ndarray, unit: np.ndarray, n_units: int | None = None
     np.add.at(sums, unit, x2)
     out = x2 - (sums / np.maximum(counts, 1.0)[:, None])[unit]
     return out[:, 0] if flat else out
+
+
+@dataclass(frozen=True)
+class TwoWayProjector:
+    """The exact two-way (unit and time) annihilator ``M`` of a fixed set of unit-periods.
+
+    Built once per panel layout (:meth:`build`); :meth:`annihilate` then applies ``M`` to any
+    columns in O(n) plus a ``T x T`` triangular solve, and :meth:`whiten` gives the pieces of
+    quadratic forms in ``M``. With ``n_i``, ``n_t`` the row counts per unit and period and ``A``
+    the ``N x T`` presence matrix, eliminating the unit effects leaves the Schur complement
+    ``S = diag(n_t) - A' diag(1/n_i) A`` for the time effects; ``S`` is singular by one (only
+    ``a_i + b_t`` is identified), so period 0's effect is fixed at zero and ``S`` without period 0
+    is factorised once, ``S_1 = L L'``.
+
+    For any ``x``: ``x'Mx = x'M_U x - r' S_1^-1 r = x'M_U x - ||L^-1 r||^2`` with ``M_U`` the
+    within-unit demeaning and ``r`` the period sums of ``M_U x`` without period 0 (the period
+    sums of ``M_U x`` add to zero, so dropping one loses nothing).
+    """
+
+    unit: np.ndarray
+    time: np.ndarray
+    n_units: int
+    n_periods: int
+    unit_counts: np.ndarray  # (N,) rows per unit
+    presence: np.ndarray  # (N, T) 1.0 where the unit-period is present
+    chol: np.ndarray  # (T-1, T-1) lower Cholesky factor of S without period 0
+
+    @classmethod
+    def build(
+        cls,
+        unit: np.ndarray,
+        time: np.ndarray,
+        n_units: int | None = None,
+        n_periods: int | None = None,
+    ) -> TwoWayProjector:
+        """Factorise the two-way projection of the unit-periods ``(unit[r], time[r])``.
+
+        Raises
+        ------
+        EstimationError
+            When units and periods do not form one connected set.
+        """
+        unit = np.asarray(unit, dtype=np.int64)
+        time = np.asarray(time, dtype=np.int64)
+        n_u = int(unit.max()) + 1 if n_units is None else n_units
+        n_t = int(time.max()) + 1 if n_periods is None else n_periods
+        cu = np.bincount(unit, minlength=n_u).astype(float)
+        ct = np.bincount(time, minlength=n_t).astype(float)
+        presence = np.zeros((n_u, n_t))
+        presence[unit, time] = 1.0
+        sub = (np.diag(ct) - presence.T @ (presence / cu[:, None]))[1:, 1:]
+        chol = np.zeros((0, 0))
+        if n_t > 1:
+            if np.linalg.matrix_rank(sub) < n_t - 1:
+                raise EstimationError(
+                    "unit and time effects are not identified: the panel splits into groups of "
+                    "units observed in disjoint periods"
+                )
+            chol = np.linalg.cholesky(sub)
+        return cls(unit, time, n_u, n_t, cu, presence, chol)
+
+    def _time_solve(self, rhs: np.ndarray) -> np.ndarray:
+        """Solve ``S_1 b = rhs`` (rhs of shape (T-1, m)) with the Cholesky factor."""
+        half = solve_triangular(self.chol, rhs, lower=True)
+        return np.asarray(solve_triangular(self.chol.T, half, lower=False))
+
+    def annihilate(self, values: np.ndarray) -> np.ndarray:
+        """Return ``M values``: residuals of the projection on unit and time dummies."""
+        x = np.asarray(values, dtype=float)
+        flat = x.ndim == 1
+        x2 = x[:, None] if flat else x
+        m = x2.shape[1]
+        su = np.zeros((self.n_units, m))
+        st = np.zeros((self.n_periods, m))
+        np.add.at(su, self.unit, x2)
+        np.add.at(st, self.time, x2)
+        b = np.zeros((self.n_periods, m))
+        if self.n_periods > 1:
+            rhs = st - self.presence.T @ (su / self.unit_counts[:, None])
+            b[1:] = self._time_solve(rhs[1:])
+        a = (su - self.presence @ b) / self.unit_counts[:, None]
+        out = x2 - a[self.unit] - b[self.time]
+        return out[:, 0] if flat else out
+
+    def whiten(self, period_sums: np.ndarray) -> np.ndarray:
+        """Return ``L^-1 r`` for period-sum vectors ``r`` (rows of shape (..., T)).
+
+        Period 0 is dropped; ``||whiten(r)||^2 = r' S^+ r`` for ``r`` summing to zero.
+        """
+        r = np.asarray(period_sums, dtype=float)
+        lead = r.shape[:-1]
+        flat = r.reshape(-1, r.shape[-1])[:, 1:]
+        if flat.shape[1] == 0:
+            return np.zeros((*lead, 0))
+        z = solve_triangular(self.chol, flat.T, lower=True).T
+        return np.asarray(z).reshape(*lead, flat.shape[1])
+
+
+@dataclass(frozen=True)
+class StaggeredTwfe:
+    """The TWFE coefficient of ``D = 1[t >= cohort]`` for many cohort assignments at once.
+
+    For an assignment ``b`` of cohorts to units the coefficient is
+    ``<M D_b, y> / <M D_b, D_b>`` with ``M`` the two-way annihilator (less the projection on the
+    two-way demeaned covariates, if any), which depends only on which unit-periods are present,
+    not on the assignment. Both terms are sums over units of pieces that depend only on the unit
+    and the cohort it is given:
+
+    * ``<M D_b, y> = <D_b, M y>``: for each unit, the sum of ``M y`` over its periods from its
+      go-live on;
+    * ``<M D_b, D_b> = D_b' M_U D_b - ||L^-1 r_b||^2`` (see :class:`TwoWayProjector`), where
+      ``D_b' M_U D_b = sum_i m_i (1 - m_i / n_i)`` (``m_i`` treated periods of unit ``i``) and the
+      period sums ``r_b = sum_i r_i(cohort_i)`` add up per unit;
+    * with covariates, an orthonormal basis ``Q`` of their demeaned span contributes
+      ``-||Q' D_b||^2`` and ``-(Q' D_b)'(Q' y)``, with ``Q' D_b`` again a sum over units.
+
+    So one table of ``N x C`` rows (C distinct cohort values) is built per call and each
+    assignment's terms are one row of a ``B x (N C)`` one-hot matrix times that table: O(N)
+    per assignment instead of O(N T). The algebra is exact; the results equal the explicit
+    projection of ``D_b`` to rounding.
+    """
+
+    projector: TwoWayProjector
+    t_codes: np.ndarray  # (n,) time value of each row, compared with the cohorts
+    basis: np.ndarray  # (n, p) orthonormal basis of the two-way demeaned covariates
+    _cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @classmethod
+    def build(
+        cls,
+        unit: np.ndarray,
+        time: np.ndarray,
+        t_codes: np.ndarray,
+        covariates: np.ndarray | None = None,
+        n_units: int | None = None,
+        n_periods: int | None = None,
+    ) -> StaggeredTwfe:
+        """Factorise the projection once for a panel layout (rows ``unit``, ``time``)."""
+        projector = TwoWayProjector.build(unit, time, n_units, n_periods)
+        n = len(projector.unit)
+        basis = np.zeros((n, 0))
+        if covariates is not None and np.asarray(covariates).size:
+            w = projector.annihilate(np.asarray(covariates, dtype=float).reshape(n, -1))
+            u, s, _ = np.linalg.svd(w, full_matrices=False)
+            # the rank cut-off of numpy.linalg.pinv, whose projector w pinv(w) this spans
+            cutoff = max(w.shape) * np.finfo(float).eps * (s.max() if s.size else 0.0)
+            basis = u[:, s > cutoff]
+        return cls(projector, np.asarray(t_codes, dtype=float), basis)
+
+    def _design(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Treatment grid (N, T, C) and the assignment-free table (N, C, 1 + (T-1) + p).
+
+        The table holds, per unit and cohort value, ``D'M_U D``, ``L^-1 r`` and ``Q'D``. Cached
+        for the last cohort values seen (the statistic is called for ``y`` and for the
+        treatment indicator, in chunks, with the same values).
+        """
+        key = values.tobytes()
+        if key in self._cache:
+            return self._cache[key]
+        proj = self.projector
+        n_u, n_t, n_c = proj.n_units, proj.n_periods, len(values)
+        treated = (self.t_codes[:, None] >= values[None, :]).astype(float)  # (n, C)
+        grid = np.zeros((n_u, n_t, n_c))
+        grid[proj.unit, proj.time] = treated
+        m = grid.sum(axis=1)  # (N, C) treated periods of unit i given cohort value c
+        share = m / proj.unit_counts[:, None]
+        within = m - m * share  # D'M_U D per unit
+        r = grid - proj.presence[:, :, None] * share[:, None, :]  # period sums of M_U D
+        white = proj.whiten(r.transpose(0, 2, 1))  # (N, C, T-1)
+        bgrid = np.zeros((n_u, n_t, self.basis.shape[1]))
+        bgrid[proj.unit, proj.time] = self.basis
+        qd = np.einsum("itc,itp->icp", grid, bgrid)  # (N, C, p)
+        table = np.concatenate([within[:, :, None], white, qd], axis=2)
+        self._cache.clear()
+        self._cache[key] = (grid, table)
+        return grid, table
+
+    def coefficients(self, y: np.ndarray, cohorts: np.ndarray) -> np.ndarray:
+        """Return the B TWFE coefficients of ``y`` for the rows of ``cohorts`` (B x N)."""
+        proj = self.projector
+        c = np.atleast_2d(np.asarray(cohorts, dtype=float))
+        values, codes = _cohort_codes(c)
+        n_u, n_t, n_c = proj.n_units, proj.n_periods, len(values)
+        grid, static = self._design(values)
+        y = np.asarray(y, dtype=float)
+        ygrid = np.zeros((n_u, n_t))
+        ygrid[proj.unit, proj.time] = proj.annihilate(y)
+        num = np.einsum("itc,it->ic", grid, ygrid)  # sums of M y from go-live on
+        table = np.concatenate([num[:, :, None], static], axis=2).reshape(n_u * n_c, -1)
+        qy = self.basis.T @ y
+        k_w = n_t - 1 if n_t > 1 else 0
+        flat = codes + (np.arange(n_u) * n_c)[None, :]  # (B, N) rows of the table
+        out = np.empty(len(c))
+        step = max(1, int(4_000_000 // max(table.shape[0], 1)))
+        for start in range(0, len(c), step):
+            rows = flat[start : start + step]
+            onehot = np.zeros((len(rows), table.shape[0]))
+            np.put_along_axis(onehot, rows, 1.0, axis=1)
+            sums = onehot @ table  # (b, 2 + (T-1) + p)
+            quad_w = sums[:, 2 : 2 + k_w]
+            quad_q = sums[:, 2 + k_w :]
+            den = sums[:, 1] - np.einsum("bj,bj->b", quad_w, quad_w)
+            den -= np.einsum("bj,bj->b", quad_q, quad_q)
+            nume = sums[:, 0] - quad_q @ qy
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[start : start + len(rows)] = nume / den
+        return out
+
+
+def _cohort_codes(cohorts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a (B, N) cohort array and the code of every entry.
+
+    Reassignments are permutations, so the few values of the first row usually cover all of
+    them: code by comparisons with those first, and sort everything only when they do not.
+    """
+    values = np.unique(cohorts[0])
+    codes = np.zeros(cohorts.shape, dtype=np.int64)
+    if len(values) <= 32:
+        for v in values[:-1]:
+            codes += cohorts > v
+    else:
+        codes = np.minimum(np.searchsorted(values, cohorts), len(values) - 1)
+    if not np.array_equal(values[codes], cohorts):
+        values, inverse = np.unique(cohorts, return_inverse=True)
+        codes = inverse.reshape(cohorts.shape)
+    return values, codes
 
 
 def two_way_demean(
@@ -90,7 +327,8 @@ def two_way_demean(
     ``A`` the ``N x T`` presence matrix, the normal equations for unit effects ``a`` and time
     effects ``b`` are ``n_i a + A b = U'x`` and ``A'a + n_t b = T'x``. Eliminating ``a`` leaves the
     Schur system ``(diag(n_t) - A' diag(1/n_i) A) b = T'x - A' (U'x / n_i)``, singular by one
-    (only ``a + b`` is identified), solved with ``b_0 = 0``. The fitted values are unique.
+    (only ``a + b`` is identified), solved with ``b_0 = 0`` (see :class:`TwoWayProjector`). The
+    fitted values are unique.
 
     Examples
     --------
@@ -114,30 +352,7 @@ def two_way_demean(
             + grid.mean(axis=(0, 1), keepdims=True)
         )[unit, time]
         return out[:, 0] if flat else out
-    cu = np.bincount(unit, minlength=n_u).astype(float)
-    ct = np.bincount(time, minlength=n_t).astype(float)
-    presence = np.zeros((n_u, n_t))
-    presence[unit, time] = 1.0
-    rows = np.arange(len(unit))
-    hu = np.zeros((n_u, len(unit)))
-    hu[unit, rows] = 1.0
-    ht = np.zeros((n_t, len(time)))
-    ht[time, rows] = 1.0
-    su = hu @ x2
-    st = ht @ x2
-    schur = np.diag(ct) - presence.T @ (presence / cu[:, None])
-    rhs = st - presence.T @ (su / cu[:, None])
-    b = np.zeros((n_t, x2.shape[1]))
-    sub = schur[1:, 1:]
-    if n_t > 1:
-        if np.linalg.matrix_rank(sub) < n_t - 1:
-            raise EstimationError(
-                "unit and time effects are not identified: the panel splits into groups of "
-                "units observed in disjoint periods"
-            )
-        b[1:] = np.linalg.solve(sub, rhs[1:])
-    a = (su - presence @ b) / cu[:, None]
-    out = x2 - a[unit] - b[time]
+    out = TwoWayProjector.build(unit, time, n_u, n_t).annihilate(x2)
     return out[:, 0] if flat else out
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from evaluation.design import design_warnings, recommended_inference
 from evaluation.errors import ConfigError, EstimationError, check_option
-from evaluation.estimators._fe import linear_problem, ols, two_way_demean
+from evaluation.estimators._fe import StaggeredTwfe, linear_problem, ols, two_way_demean
 from evaluation.inference.base import (
     INFERENCE_METHODS,
     InferenceOutcome,
@@ -124,24 +124,20 @@ def twfe_statistic(
     ``statistic(y, cohorts)`` with ``cohorts`` of shape (B, n_units) returns the (B, 1) TWFE
     coefficients ``<M D_b, y> / <M D_b, D_b>``, with ``D_b = 1[t >= cohort_b]`` and ``M`` the
     two-way annihilator (plus covariates, if any), which depends only on which unit-periods are
-    present. ``M D_b`` is computed for all B columns at once; the statistic is linear in ``y``.
+    present. The statistic is linear in ``y``. Each assignment costs O(N) after one table per
+    call (:class:`~evaluation.estimators._fe.StaggeredTwfe`): no projection of the B columns
+    ``D_b``, and no refit. The projection is factorised on first use.
     """
     unit, time = panel.unit_index, panel.time_index
     t_codes = panel.data["time"].to_numpy(dtype=float)
     n_u, n_t = panel.n_units, panel.n_periods
-    w = two_way_demean(_covariate_matrix(panel, covariates), unit, time, n_u, n_t)
-    w_pinv = np.linalg.pinv(w) if w.shape[1] else None
+    cov = _covariate_matrix(panel, covariates)
+    engine: list[StaggeredTwfe] = []
 
     def statistic(y: np.ndarray, cohorts: np.ndarray) -> np.ndarray:
-        c = np.atleast_2d(np.asarray(cohorts, dtype=float))
-        d = (t_codes[:, None] >= c[:, unit].T).astype(float)  # (n, B)
-        md = two_way_demean(d, unit, time, n_u, n_t)
-        if w_pinv is not None:
-            md = md - w @ (w_pinv @ md)
-        num = md.T @ np.asarray(y, dtype=float)
-        den = np.einsum("nb,nb->b", md, d)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (num / den)[:, None]
+        if not engine:
+            engine.append(StaggeredTwfe.build(unit, time, t_codes, cov, n_u, n_t))
+        return engine[0].coefficients(y, cohorts)[:, None]
 
     return statistic
 

@@ -21,8 +21,14 @@ assignment). The two-sided p-value is::
     p(tau) = (1 + #{b : |a_b - tau c_b| >= |beta - tau s|}) / (B + 1)
 
 for sampled draws, or the share over all distinct assignments (observed included) when they are
-few enough to enumerate. The confidence set is ``{tau : p(tau) > 1 - level}``, located by a scan and
-bisection on each side of the estimate.
+few enough to enumerate. The confidence set is ``{tau : p(tau) > 1 - level}``. Each draw's
+condition ``|a_b - tau c_b| >= |beta - tau s|`` is a quadratic inequality in ``tau`` that changes
+at most at the two points ``(a_b - beta) / (c_b - s)`` and ``(a_b + beta) / (c_b + s)``, so
+``p(tau)`` is a step function whose breakpoints are all computed in one vectorised pass; sorting
+them gives the number of extreme draws on every piece, and the interval endpoints are breakpoints,
+exactly (no bisection). Every draw is extreme at ``tau = beta / s``; when all ``|c_b| < |s|`` the
+set is an interval around that point, otherwise it can have gaps and the reported interval is its
+hull (``info["ri_ci_gaps"]`` says, per target, whether it had any).
 """
 
 from __future__ import annotations
@@ -99,60 +105,96 @@ def draw_assignments(cohorts: np.ndarray, reps: int, rng: np.random.Generator) -
     return np.asarray(cohorts, dtype=float)[idx]
 
 
+def _extreme(
+    a: np.ndarray, c: np.ndarray, beta: float, s: float, tau: np.ndarray | float
+) -> np.ndarray:
+    """Whether each draw's ``|a_b - tau c_b|`` reaches the observed ``|beta - tau s|``.
+
+    ``tau`` broadcasts against ``a`` and ``c``. A tolerance lets the observed assignment count
+    itself under enumeration despite rounding.
+    """
+    null = np.abs(a - tau * c)
+    obs = np.abs(beta - tau * s)
+    return null >= obs - 1e-12 * (1.0 + obs)
+
+
+def _pvalue_of_hits(hits: np.ndarray | int, reps: int, exact: bool) -> np.ndarray:
+    """Return p from the number of draws at least as extreme as the observed statistic."""
+    h = np.asarray(hits, dtype=float)
+    return h / reps if exact else (1.0 + h) / (reps + 1.0)
+
+
 def _pvalues(
     a: np.ndarray, c: np.ndarray, beta: float, s: float, tau: np.ndarray, exact: bool
 ) -> np.ndarray:
     """p(tau) for a vector of tau values (one statistic)."""
-    null = np.abs(a[None, :] - tau[:, None] * c[None, :])
-    obs = np.abs(beta - tau * s)[:, None]
-    # a tolerance so that the observed assignment counts itself under enumeration
-    hits = (null >= obs - 1e-12 * (1.0 + np.abs(obs))).sum(axis=1)
-    if exact:
-        return hits / a.size
-    return (1.0 + hits) / (a.size + 1.0)
+    hits = _extreme(a[None, :], c[None, :], beta, s, tau[:, None]).sum(axis=1)
+    return _pvalue_of_hits(hits, a.size, exact)
 
 
-def _invert(
+def _step_function(
+    a: np.ndarray, c: np.ndarray, beta: float, s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Count the extreme draws as a step function of ``tau``, in one vectorised pass.
+
+    Draw ``b`` is extreme where ``|a_b - tau c_b| >= |beta - tau s|``, a quadratic inequality in
+    ``tau`` whose boundary is at most the two points where ``a_b - tau c_b = +-(beta - tau s)``:
+    ``(a_b - beta) / (c_b - s)`` and ``(a_b + beta) / (c_b + s)``. Between and beyond those two
+    points the draw's status is constant; it is read off :func:`_extreme` at one point inside
+    each of the three pieces (so ties and the tolerance are treated exactly as in the p-value).
+
+    Returns
+    -------
+    positions, hits
+        Sorted breakpoints (length m) and the number of extreme draws on each of the ``m + 1``
+        open pieces ``(-inf, pos[0]), (pos[0], pos[1]), ..., (pos[m-1], inf)``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        roots = np.stack([(a - beta) / (c - s), (a + beta) / (c + s)])
+    roots[~np.isfinite(roots) | (np.abs(roots) > 1e250)] = np.nan
+    finite = np.isfinite(roots)
+    centre = beta / s if s != 0 else 0.0
+    # a draw with one boundary point gets it twice; one with none, the centre twice
+    lo = np.where(finite.any(axis=0), np.nanmin(np.where(finite, roots, np.inf), axis=0), centre)
+    hi = np.where(finite.any(axis=0), np.nanmax(np.where(finite, roots, -np.inf), axis=0), centre)
+    width = (hi - lo) + 1.0 + np.abs(lo) + np.abs(hi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        left = _extreme(a, c, beta, s, lo - width)
+        mid = _extreme(a, c, beta, s, 0.5 * (lo + hi))
+        right = _extreme(a, c, beta, s, hi + width)
+    positions = np.concatenate([lo, hi])
+    change = np.concatenate([mid.astype(np.int64) - left, right.astype(np.int64) - mid])
+    order = np.argsort(positions, kind="stable")
+    hits = np.concatenate([[0], np.cumsum(change[order])]) + int(np.count_nonzero(left))
+    return positions[order], hits
+
+
+def _confidence_set(
     a: np.ndarray, c: np.ndarray, beta: float, s: float, alpha: float, exact: bool
-) -> tuple[float, float]:
-    """Confidence set endpoints {tau: p(tau) > alpha} by scan and bisection."""
+) -> tuple[float, float, bool]:
+    """Return the test-inversion interval ``{tau: p(tau) > alpha}`` from the step function.
+
+    Returns the smallest and largest accepted ``tau`` (infinite when the set is unbounded,
+    ``nan`` when nothing is accepted) and whether the set has gaps between them. Every draw is
+    extreme at ``tau = beta / s`` (the observed statistic is zero there), so when every
+    ``|c_b| < |s|`` each draw is extreme on an interval around that point and the set is an
+    interval; otherwise it can have several pieces, and the interval reported is their hull,
+    which contains every accepted value.
+    """
     if s == 0:  # a placebo lead: no treatment effect enters, the set is all or nothing
         p0 = _pvalues(a, c, beta, s, np.array([0.0]), exact)[0]
-        return (-np.inf, np.inf) if p0 > alpha else (np.nan, np.nan)
-    scale = float(np.std(a - beta * c)) or (abs(beta) + 1.0)
-    centre = beta / s
-
-    def accepted(t: float) -> bool:
-        return bool(_pvalues(a, c, beta, s, np.array([t]), exact)[0] > alpha)
-
-    if not accepted(centre):
-        return (np.nan, np.nan)
-    ends = []
-    for direction in (-1.0, 1.0):
-        step = scale
-        inside, outside = centre, None
-        for _ in range(60):
-            t = centre + direction * step
-            if accepted(t):
-                inside = t
-                step *= 2.0
-            else:
-                outside = t
-                break
-        if outside is None:
-            ends.append(direction * np.inf)
-            continue
-        lo, hi = inside, outside
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if accepted(mid):
-                lo = mid
-            else:
-                hi = mid
-            if abs(hi - lo) <= 1e-9 * (1.0 + abs(centre)):
-                break
-        ends.append(lo)
-    return (min(ends), max(ends))
+        return (-np.inf, np.inf, False) if p0 > alpha else (np.nan, np.nan, False)
+    positions, hits = _step_function(a, c, beta, s)
+    lower = np.concatenate([[-np.inf], positions])
+    upper = np.concatenate([positions, [np.inf]])
+    keep = upper > lower  # pieces of positive length (ties of breakpoints give empty pieces)
+    accepted = (_pvalue_of_hits(hits, a.size, exact) > alpha) & keep
+    if not accepted.any():
+        return (np.nan, np.nan, False)
+    idx = np.flatnonzero(accepted)
+    first, last = idx[0], idx[-1]
+    gaps = bool(np.any(keep[first : last + 1] & ~accepted[first : last + 1]))
+    return (float(lower[first]), float(upper[last]), gaps)
 
 
 def randomization_test(
@@ -182,9 +224,11 @@ def randomization_test(
     lo = np.empty(k)
     hi = np.empty(k)
     se = np.empty(k)
+    gaps = []
     for j in range(k):
         p[j] = _pvalues(a[:, j], c[:, j], observed[j], s_obs[j], np.array([0.0]), exact)[0]
-        lo[j], hi[j] = _invert(a[:, j], c[:, j], observed[j], s_obs[j], alpha, exact)
+        lo[j], hi[j], gap = _confidence_set(a[:, j], c[:, j], observed[j], s_obs[j], alpha, exact)
+        gaps.append(gap)
         se[j] = float(np.std(a[:, j] - observed[j] * c[:, j], ddof=1))
     return InferenceOutcome(
         method="ri",
@@ -197,6 +241,7 @@ def randomization_test(
             "ri_exact": bool(exact),
             "ri_distinct_assignments": float(n_distinct),
             "se_note": "standard deviation of the randomization distribution",
+            "ri_ci_gaps": gaps,
         },
     )
 

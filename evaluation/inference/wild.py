@@ -21,7 +21,14 @@ bootstrap inference in Stata using boottest"). The restricted residuals are line
 ``beta0`` (``u = u_y - beta0 u_x``), hence so are ``d`` and ``K``: after one pass the statistic
 is a ratio of a linear and the square root of a quadratic function of ``beta0`` for every
 replicate, and the test-inversion confidence interval (the set of ``beta0`` not rejected at
-``1 - level``) is found by root finding with the same weight draws for every ``beta0``.
+``1 - level``) is found by root finding with the same weight draws for every ``beta0``: each
+evaluation of ``p(beta0)`` is O(B) with no new bootstrap, and once the bracket is narrow only the
+draws that change status inside it are re-evaluated.
+
+The regression itself is fitted once per problem (``X'X``, its inverse and the cluster scores) and
+shared by every tested coefficient; the restricted fits come from blocks of ``X'X`` and the
+cluster-level pieces from per-cluster products ``X_g'[u_y, u_x, X a]``, so the set-up is O(n k)
+after ``X'X`` and the bootstrap is a few ``B x G`` by ``G x G`` matrix products.
 
 Conventions
 -----------
@@ -39,6 +46,7 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -51,7 +59,7 @@ from evaluation.inference.base import (
     Problem,
     register,
 )
-from evaluation.inference.cluster import cr1_factor, cr1_vcov
+from evaluation.inference.cluster import cr1_factor, is_singular
 
 __all__ = [
     "WildBootstrap",
@@ -61,7 +69,9 @@ __all__ = [
     "wild_wald_test",
 ]
 
-_CHUNK = 4096
+_CHUNK = 16_384
+#: Bisection steps evaluating every draw before only the flipping draws are re-evaluated.
+_NARROW = 8
 
 
 def draw_wild_weights(
@@ -106,10 +116,59 @@ def _cluster_codes(clusters: np.ndarray) -> tuple[np.ndarray, int]:
     return codes, int(codes.max()) + 1
 
 
-def _csum(values: np.ndarray, codes: np.ndarray, g: int) -> np.ndarray:
-    indicator = np.zeros((g, len(codes)))
-    indicator[codes, np.arange(len(codes))] = 1.0
-    return indicator @ values
+@dataclass(frozen=True)
+class _Fit:
+    """The unrestricted regression, computed once and shared by every tested coefficient.
+
+    Rows are sorted by cluster (the regression does not depend on row order), so that cluster
+    ``g`` is the slice ``bounds[g]:bounds[g + 1]`` and cluster sums are small matrix products.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    bounds: np.ndarray  # (G + 1,) row offsets of the clusters
+    xtx: np.ndarray
+    xtx_inv: np.ndarray
+    xty: np.ndarray
+    beta: np.ndarray
+    scores: np.ndarray  # (G, k) cluster scores of the unrestricted residuals
+    ssc: float
+
+    @property
+    def n_clusters(self) -> int:
+        """Number of clusters G."""
+        return len(self.bounds) - 1
+
+    def cross(self, values: np.ndarray) -> np.ndarray:
+        """Return ``X_g' values_g`` for every cluster: (G, k, m) for ``values`` of shape (n, m)."""
+        b = self.bounds
+        return np.stack(
+            [self.X[b[g] : b[g + 1]].T @ values[b[g] : b[g + 1]] for g in range(len(b) - 1)]
+        )
+
+
+def _fit(problem: LinearProblem) -> _Fit:
+    """Fit the regression once: ``X'X``, its inverse, coefficients and cluster scores."""
+    X = np.asarray(problem.X, dtype=float)
+    y = np.asarray(problem.y, dtype=float)
+    codes, g = _cluster_codes(np.asarray(problem.clusters))
+    if not bool(np.all(codes[1:] >= codes[:-1])):
+        order = np.argsort(codes, kind="stable")
+        X, y, codes = X[order], y[order], codes[order]
+    bounds = np.searchsorted(codes, np.arange(g + 1))
+    xtx = X.T @ X
+    if is_singular(xtx):
+        raise EstimationError("the regression is singular (collinear regressors)")
+    xtx_inv = np.linalg.inv(xtx)
+    xty = X.T @ y
+    beta = xtx_inv @ xty
+    fit = _Fit(X, y, bounds, xtx, xtx_inv, xty, beta, np.empty(0), cr1_factor(problem))
+    scores = fit.cross((y - X @ beta)[:, None])[:, :, 0]
+    return _Fit(X, y, bounds, xtx, xtx_inv, xty, beta, scores, fit.ssc)
+
+
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.einsum("bg,bg->b", a, b)
 
 
 @dataclass(frozen=True)
@@ -118,18 +177,70 @@ class WildTest:
 
     Build with :func:`wild_test`. ``t_boot(beta0)`` gives the B bootstrap statistics,
     ``p_value(beta0)`` the symmetric p-value and ``confint(level)`` the test-inversion interval.
+    The ``B``-vectors ``n_y, n_x`` (numerators) and ``q_yy, q_xy, q_xx`` (variance pieces) are
+    computed from the cluster-level pieces on first use; the p-value at ``beta0 = 0`` needs
+    only ``n_y`` and ``q_yy``.
     """
 
     estimate: float
     se: float
     ssc: float
-    n_y: np.ndarray
-    n_x: np.ndarray
-    q_yy: np.ndarray
-    q_xy: np.ndarray
-    q_xx: np.ndarray
+    weights: np.ndarray  # (B, G)
+    d_y: np.ndarray  # (G,) numerator pieces: b*_j - beta0 = v'(d_y - beta0 d_x)
+    d_x: np.ndarray
+    p_y: np.ndarray  # (G, G) score maps: z = (p_y - beta0 p_x) v
+    p_x: np.ndarray
     reps: int
     enumerated: bool
+
+    @cached_property
+    def _y_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        v = self.weights
+        q_yy = np.empty(len(v))
+        for start in range(0, len(v), _CHUNK):
+            z = v[start : start + _CHUNK] @ self.p_y.T
+            q_yy[start : start + len(z)] = _rowdot(z, z)
+        return v @ self.d_y, q_yy
+
+    @cached_property
+    def _x_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        v = self.weights
+        q_xy = np.empty(len(v))
+        q_xx = np.empty(len(v))
+        both = np.concatenate([self.p_y.T, self.p_x.T], axis=1)
+        g = self.p_y.shape[0]
+        for start in range(0, len(v), _CHUNK):
+            z = v[start : start + _CHUNK] @ both
+            zy, zx = z[:, :g], z[:, g:]
+            sl = slice(start, start + len(z))
+            q_xy[sl] = _rowdot(zy, zx)
+            q_xx[sl] = _rowdot(zx, zx)
+        return v @ self.d_x, q_xy, q_xx
+
+    @property
+    def n_y(self) -> np.ndarray:
+        """Bootstrap numerators at ``beta0 = 0`` (length B)."""
+        return self._y_parts[0]
+
+    @property
+    def q_yy(self) -> np.ndarray:
+        """Bootstrap sums of squared cluster scores at ``beta0 = 0`` (length B)."""
+        return self._y_parts[1]
+
+    @property
+    def n_x(self) -> np.ndarray:
+        """Slope of the bootstrap numerators in ``beta0`` (length B)."""
+        return self._x_parts[0]
+
+    @property
+    def q_xy(self) -> np.ndarray:
+        """Cross term of the bootstrap variance in ``beta0`` (length B)."""
+        return self._x_parts[1]
+
+    @property
+    def q_xx(self) -> np.ndarray:
+        """Quadratic term of the bootstrap variance in ``beta0`` (length B)."""
+        return self._x_parts[2]
 
     def t_stat(self, beta0: float) -> float:
         """Observed t-statistic ``(b_j - beta0) / se_CR1``."""
@@ -137,16 +248,31 @@ class WildTest:
 
     def t_boot(self, beta0: float) -> np.ndarray:
         """Bootstrap t-statistics under ``H0: beta_j = beta0`` (length B)."""
-        num = self.n_y - beta0 * self.n_x
-        var = self.ssc * (self.q_yy - 2 * beta0 * self.q_xy + beta0**2 * self.q_xx)
+        return self._t_boot(beta0, None)
+
+    def _t_boot(self, beta0: float, rows: np.ndarray | None) -> np.ndarray:
+        """Bootstrap t-statistics for the draws ``rows`` (all when ``None``)."""
+        n_y, q_yy = self._y_parts
+        if beta0 == 0.0:
+            num, quad = n_y, q_yy
+        else:
+            n_x, q_xy, q_xx = self._x_parts
+            num = n_y - beta0 * n_x
+            quad = q_yy - 2 * beta0 * q_xy + beta0**2 * q_xx
+        if rows is not None:
+            num, quad = num[rows], quad[rows]
+        var = self.ssc * quad
         with np.errstate(divide="ignore", invalid="ignore"):
             return num / np.sqrt(np.maximum(var, 0.0))
 
+    def _extreme(self, beta0: float, rows: np.ndarray | None = None) -> np.ndarray:
+        """Whether each draw's ``|t*|`` is at least the observed ``|t|`` (ties count)."""
+        t = abs(self.t_stat(beta0))
+        return np.abs(self._t_boot(beta0, rows)) >= t * (1 - 1e-12)
+
     def p_value(self, beta0: float = 0.0) -> float:
         """Symmetric bootstrap p-value of ``H0: beta_j = beta0``."""
-        t = abs(self.t_stat(beta0))
-        tb = np.abs(self.t_boot(beta0))
-        return float(np.mean(tb >= t * (1 - 1e-12)))
+        return float(np.mean(self._extreme(beta0)))
 
     def confint(self, level: float) -> tuple[float, float]:
         """Test-inversion interval: the ``beta0`` with ``p(beta0) > 1 - level``."""
@@ -154,26 +280,72 @@ class WildTest:
         return self._endpoint(alpha, -1.0), self._endpoint(alpha, 1.0)
 
     def _endpoint(self, alpha: float, direction: float) -> float:
+        """One end of the interval: a scan outwards, then bisection of the p-value step.
+
+        ``p(beta0)`` is a step function; the endpoint is located to a relative ``1e-12``. The
+        first :data:`_NARROW` halvings evaluate every draw; after that only the draws whose
+        status differs between the two ends of the (by then narrow) bracket are re-evaluated,
+        the others keeping theirs. The final bracket is checked with full evaluations (``p``
+        above ``alpha`` inside, at most ``alpha`` outside) and, should the check ever fail, the
+        bisection is redone evaluating every draw.
+        """
+        bracket = self._bracket(alpha, direction)
+        if bracket is None:
+            return float(direction * np.inf)
+        inner, outer, hit_in, hit_out = bracket
+        fast = self._bisect(alpha, inner, outer, hit_in, hit_out, narrow=_NARROW)
+        if self.p_value(fast[0]) > alpha >= self.p_value(fast[1]):
+            return 0.5 * (fast[0] + fast[1])
+        slow = self._bisect(alpha, inner, outer, hit_in, hit_out, narrow=None)  # pragma: no cover
+        return 0.5 * (slow[0] + slow[1])  # pragma: no cover
+
+    def _bracket(
+        self, alpha: float, direction: float
+    ) -> tuple[float, float, np.ndarray, np.ndarray] | None:
+        """Scan outwards from the estimate, doubling the step, until ``p <= alpha``."""
         inner = self.estimate
+        hit_in = self._extreme(inner)
         step = self.se if self.se > 0 else max(abs(self.estimate), 1.0)
         outer = inner + direction * step
         for _ in range(60):
-            if self.p_value(outer) <= alpha:
-                break
-            inner, step = outer, step * 2
+            hit_out = self._extreme(outer)
+            if np.mean(hit_out) <= alpha:
+                return inner, outer, hit_in, hit_out
+            inner, hit_in, step = outer, hit_out, step * 2
             outer = inner + direction * step
-        else:
-            return float(direction * np.inf)
+        return None
+
+    def _bisect(
+        self,
+        alpha: float,
+        inner: float,
+        outer: float,
+        hit_in: np.ndarray,
+        hit_out: np.ndarray,
+        narrow: int | None,
+    ) -> tuple[float, float]:
+        """Bisect ``[inner, outer]`` (``p > alpha`` at inner, ``<= alpha`` at outer)."""
+        reps = len(hit_in)
         scale = max(abs(inner), abs(outer), self.se, 1e-300)
-        for _ in range(200):
+        rows: np.ndarray | None = None
+        fixed = 0
+        for it in range(200):
+            if it == narrow:
+                # draws extreme at both ends count as extreme inside the (narrow) bracket;
+                # only the draws that flip between the ends are evaluated from here on
+                flips = hit_in != hit_out
+                fixed = int(np.count_nonzero(hit_in & hit_out))
+                rows = np.flatnonzero(flips)
+                hit_in, hit_out = hit_in[rows], hit_out[rows]
             mid = 0.5 * (inner + outer)
-            if self.p_value(mid) > alpha:
-                inner = mid
+            hit_mid = self._extreme(mid, rows)
+            if (fixed + np.count_nonzero(hit_mid)) / reps > alpha:
+                inner, hit_in = mid, hit_mid
             else:
-                outer = mid
+                outer, hit_out = mid, hit_mid
             if abs(outer - inner) <= 1e-12 * scale:
                 break
-        return 0.5 * (inner + outer)
+        return inner, outer
 
 
 def wild_test(
@@ -197,52 +369,43 @@ def wild_test(
     enumerated
         Whether ``weights`` is a full enumeration (recorded only).
     """
-    X = np.asarray(problem.X, dtype=float)
-    y = np.asarray(problem.y, dtype=float)
-    codes, g = _cluster_codes(problem.clusters)
+    return _wild_test(_fit(problem), target, weights, enumerated)
+
+
+def _wild_test(fit: _Fit, target: int, weights: np.ndarray, enumerated: bool) -> WildTest:
+    """:func:`wild_test` on a fitted regression (shared by several targets)."""
+    g = fit.n_clusters
     if weights.shape[1] != g:
         raise ConfigError(f"weights have {weights.shape[1]} columns for {g} clusters")
-    beta, vcov = cr1_vcov(problem)
-    ssc = cr1_factor(problem)
-    xtx_inv = np.linalg.inv(X.T @ X)
-    a = xtx_inv[target]
-    rest = np.delete(X, target, axis=1)
-    xj = X[:, target]
-    if rest.shape[1]:
-        both = np.column_stack([y, xj])
-        resid = both - rest @ np.linalg.solve(rest.T @ rest, rest.T @ both)
-    else:
-        resid = np.column_stack([y, xj])
-    u_y, u_x = resid[:, 0], resid[:, 1]
-    s_y = _csum(X * u_y[:, None], codes, g)  # (G, k)
-    s_x = _csum(X * u_x[:, None], codes, g)
-    w = _csum(X * (X @ a)[:, None], codes, g)  # rows: X_g'X_g a
+    X = fit.X
+    k = X.shape[1]
+    a = fit.xtx_inv[target]
+    se = float(np.sqrt(fit.ssc * np.sum((fit.scores @ a) ** 2)))
+    # restricted fits of y and x_j on the other columns, from blocks of X'X (no refit)
+    rest = np.delete(np.arange(k), target)
+    coef = np.zeros((k, 2))
+    if len(rest):
+        rhs = np.column_stack([fit.xty[rest], fit.xtx[rest, target]])
+        coef[rest] = np.linalg.solve(fit.xtx[np.ix_(rest, rest)], rhs)
+    resid = np.column_stack([fit.y, X[:, target]]) - X @ coef
+    # cluster sums of X_g'u_y, X_g'u_x and X_g'X_g a in one pass: (G, k, 3)
+    sums = fit.cross(np.column_stack([resid, X @ a]))
+    s_y, s_x, w = sums[:, :, 0], sums[:, :, 1], sums[:, :, 2]
     d_y, d_x = s_y @ a, s_x @ a
-    p_y = -(w @ xtx_inv @ s_y.T)  # (G, G): diag(d) - K
-    p_x = -(w @ xtx_inv @ s_x.T)
+    wa = w @ fit.xtx_inv  # rows a'X_g'X_g A
+    p_y = -(wa @ s_y.T)  # (G, G): diag(d) - K
+    p_x = -(wa @ s_x.T)
     p_y[np.diag_indices(g)] += d_y
     p_x[np.diag_indices(g)] += d_x
-    n_y = weights @ d_y
-    n_x = weights @ d_x
-    q_yy = np.empty(len(weights))
-    q_xy = np.empty(len(weights))
-    q_xx = np.empty(len(weights))
-    for start in range(0, len(weights), _CHUNK):
-        v = weights[start : start + _CHUNK]
-        zy, zx = v @ p_y.T, v @ p_x.T
-        sl = slice(start, start + len(v))
-        q_yy[sl] = np.einsum("bg,bg->b", zy, zy)
-        q_xy[sl] = np.einsum("bg,bg->b", zy, zx)
-        q_xx[sl] = np.einsum("bg,bg->b", zx, zx)
     return WildTest(
-        estimate=float(beta[target]),
-        se=float(np.sqrt(vcov[target, target])),
-        ssc=ssc,
-        n_y=n_y,
-        n_x=n_x,
-        q_yy=q_yy,
-        q_xy=q_xy,
-        q_xx=q_xx,
+        estimate=float(fit.beta[target]),
+        se=se,
+        ssc=fit.ssc,
+        weights=weights,
+        d_y=d_y,
+        d_x=d_x,
+        p_y=p_y,
+        p_x=p_x,
         reps=len(weights),
         enumerated=enumerated,
     )
@@ -263,32 +426,33 @@ def wild_wald_test(
         ``statistic`` (observed Wald with the CR1 covariance), ``df`` (number of restrictions),
         ``p_value`` (share of ``W* >= W``) and ``reps``.
     """
-    X = np.asarray(problem.X, dtype=float)
-    y = np.asarray(problem.y, dtype=float)
-    codes, g = _cluster_codes(problem.clusters)
+    fit = _fit(problem)
+    X, y = fit.X, fit.y
     t = list(targets)
     q = len(t)
-    beta, vcov = cr1_vcov(problem)
-    ssc = cr1_factor(problem)
+    vcov = fit.ssc * fit.xtx_inv @ (fit.scores.T @ fit.scores) @ fit.xtx_inv
+    beta = fit.beta
     v_t = vcov[np.ix_(t, t)]
     observed = float(beta[t] @ np.linalg.solve(v_t, beta[t]))
-    xtx_inv = np.linalg.inv(X.T @ X)
-    rest = np.delete(X, t, axis=1)
-    u = y - rest @ np.linalg.solve(rest.T @ rest, rest.T @ y) if rest.shape[1] else y
-    s = _csum(X * u[:, None], codes, g)  # (G, k)
+    xtx_inv = fit.xtx_inv
+    rest = np.delete(np.arange(X.shape[1]), t)
+    coef = np.zeros(X.shape[1])
+    if len(rest):
+        coef[rest] = np.linalg.solve(fit.xtx[np.ix_(rest, rest)], fit.xty[rest])
+    u = y - X @ coef
+    s = fit.cross(u[:, None])[:, :, 0]  # (G, k)
     a_t = xtx_inv[t]  # (q, k)
     qmat = s @ a_t.T  # (G, q): d_g
     a_s = xtx_inv @ s.T  # (k, G)
-    lmat = np.empty((g, q, g))
-    for c in range(g):
-        xg = X[codes == c]
-        lmat[c] = (a_t @ (xg.T @ xg)) @ a_s
+    xa = X @ a_t.T  # (n, q)
+    # rows of lmat[c]: a_t X_c'X_c A s', from cluster sums of X * (X a_t)
+    lmat = np.einsum("ckq,kh->cqh", fit.cross(xa), a_s)
     stats_b = np.empty(len(weights))
     for start in range(0, len(weights), 1024):
         v = weights[start : start + 1024]
         delta = v @ qmat  # (b, q)
         z = v[:, :, None] * qmat[None, :, :] - np.einsum("gqh,bh->bgq", lmat, v)
-        vb = ssc * np.einsum("bgq,bgr->bqr", z, z)
+        vb = fit.ssc * np.einsum("bgq,bgr->bqr", z, z)
         sol = np.linalg.solve(vb, delta[:, :, None])[:, :, 0]
         stats_b[start : start + len(v)] = np.einsum("bq,bq->b", delta, sol)
     p = float(np.mean(stats_b >= observed * (1 - 1e-12)))
@@ -312,9 +476,10 @@ class WildBootstrap:
         weights, enumerated = draw_wild_weights(
             settings.weights, g, settings.reps, settings.rng, settings.enumerate_max
         )
+        fit = _fit(problem)
         se, lo, hi, p = [], [], [], []
         for j in problem.targets:
-            test = wild_test(problem, j, weights=weights, enumerated=enumerated)
+            test = _wild_test(fit, j, weights, enumerated)
             ci = test.confint(settings.level)
             se.append(test.se)
             lo.append(ci[0])
