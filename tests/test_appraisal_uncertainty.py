@@ -189,7 +189,7 @@ def test_bootstrap_draws_are_resampled_jointly():
 
 
 def test_rollout_scales_by_officers(bundled, bundled_result):
-    _, _, go_live = bundled
+    _, effects, go_live = bundled
     roll = bundled_result.rollout
     assert roll is not None and roll.n_forces == 43
     forces = roll.forces.set_index("force")
@@ -197,13 +197,14 @@ def test_rollout_scales_by_officers(bundled, bundled_result):
     officers = forces["driver"]
     mean_pilot = officers.reindex(pilots).mean()
     assert forces.loc["Durham", "scale"] == pytest.approx(officers["Durham"] / mean_pilot)
-    # year-1 outsourcing benefit by hand: 280 exams x GBP 450 x sum of scales over 43 forces
+    # year-1 outsourcing benefit by hand: exams avoided x GBP 450 x sum of scales over 43 forces
+    avoided = -effects.estimate("outsourced_exams")
     y1 = roll.benefit_lines[
         (roll.benefit_lines["line"] == "outsourced_exams_avoided")
         & (roll.benefit_lines["years_live"] == 1)
     ]
     assert y1["value_gbp"].sum() == pytest.approx(
-        280 * 450 * officers.sum() / mean_pilot, abs=PENNY
+        avoided * 450 * officers.sum() / mean_pilot, abs=PENNY
     )
     # the cost profile divides pooled pilot costs by the same pilots' officers
     prof = roll.cost_profile
