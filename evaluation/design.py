@@ -31,7 +31,8 @@ def recommended_inference(panel: Panel, method: str) -> str:
 
     * fewer than :data:`FEW_TREATED` treated units: ``"ri"`` (randomization inference);
     * regression estimators otherwise: ``"wild"`` (wild cluster restricted bootstrap);
-    * influence-function estimators (Callaway-Sant'Anna, imputation) otherwise: ``"multiplier"``;
+    * the imputation estimator otherwise: ``"cr3"`` (the cluster jackknife);
+    * Callaway-Sant'Anna otherwise: ``"multiplier"`` (multiplier bootstrap of influence functions);
     * synthetic control / synthetic DiD: ``"ri"`` (placebo inference over comparison units).
     """
     if method in ("sdid", "synth", "synthetic"):
@@ -40,6 +41,8 @@ def recommended_inference(panel: Panel, method: str) -> str:
         return "ri"
     if method in REGRESSION_METHODS:
         return "wild"
+    if method == "imputation":
+        return "cr3"
     return "multiplier"
 
 
