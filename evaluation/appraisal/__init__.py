@@ -10,7 +10,6 @@ from __future__ import annotations
 from evaluation.appraisal.core import appraise
 from evaluation.appraisal.discounting import discount_factors
 from evaluation.appraisal.effects import (
-    EFFECT_METRICS,
     EffectsTable,
     effects_from_frame,
     load_effects,
@@ -34,7 +33,6 @@ from evaluation.appraisal.results import (
 )
 
 __all__ = [
-    "EFFECT_METRICS",
     "Appraisal",
     "BenefitLine",
     "DiscountBand",

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,20 +27,11 @@ import pandas as pd
 
 from evaluation.errors import AppraisalError, DataError, Problem
 
-__all__ = ["EFFECT_METRICS", "EffectsTable", "effects_from_frame", "load_effects"]
+__all__ = ["EffectsTable", "effects_from_frame", "load_effects"]
 
-EFFECT_METRICS: tuple[str, ...] = (
-    "devices_received",
-    "devices_examined",
-    "backlog",
-    "median_turnaround_days",
-    "p90_turnaround_days",
-    "outsourced_exams",
-    "outsourced_spend_gbp",
-    "officer_hours_digital",
-    "cce_referrals",
-    "county_lines_disrupted",
-)
+#: A metric name: lower-case letters, digits and underscores. Metrics are configuration: any
+#: name is accepted here; the benefit lines of the parameter set say which ones are used.
+_METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("metric", "estimate", "se", "unit")
 _PER = ("force-year",)
 
@@ -110,15 +102,15 @@ def effects_from_frame(
         row = i + 2
         metric = rec["metric"]
         metric = str(metric).strip() if isinstance(metric, str) else metric
-        if metric not in EFFECT_METRICS:
+        if not isinstance(metric, str) or not _METRIC_NAME.match(metric):
             problems.append(
                 Problem(
-                    "unknown metric",
+                    "not a metric name",
                     file=source,
                     row=row,
                     column="metric",
                     value=str(metric),
-                    expected=", ".join(EFFECT_METRICS),
+                    expected="lower-case letters, digits and underscores, e.g. outsourced_exams",
                 )
             )
             continue
