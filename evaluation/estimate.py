@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from evaluation.design import recommended_inference
-from evaluation.errors import ConfigError, DataError, Problem, check_option
+from evaluation.errors import ConfigError, check_option
 from evaluation.inference.base import InferenceSettings
 from evaluation.outcomes import SCALES, Scale, transform_outcome
-from evaluation.panel import Panel
+from evaluation.panel import Panel, require_columns
 from evaluation.results import DidResult
 
 __all__ = ["CONTROLS", "INFERENCE_NAMES", "METHODS", "Method", "estimate", "estimator"]
@@ -120,21 +120,7 @@ def estimate(
             raise ConfigError("scale applies to DataFrame input; transform before building a Panel")
         panel, y = data, outcome
     else:
-        needed = [unit, time, cohort, outcome, *covariates]
-        missing = [c for c in dict.fromkeys(needed) if c not in data.columns]
-        if missing:
-            raise DataError(
-                f"{source}: missing column(s) {missing}",
-                [
-                    Problem(
-                        "column not found",
-                        file=source,
-                        column=c,
-                        expected=f"one of the columns {list(map(str, data.columns))}",
-                    )
-                    for c in missing
-                ],
-            )
+        require_columns(data, [unit, time, cohort, outcome, *covariates], source)
         frame, y = transform_outcome(data, outcome, scale, unit=unit, source=source)
         panel = Panel.from_frame(
             frame,

@@ -26,12 +26,30 @@ import pandas as pd
 from evaluation.errors import DataError, EstimationError, Problem
 from evaluation.periods import detect_frequency, format_period, parse_period
 
-__all__ = ["NEVER", "Panel", "attach_cohorts"]
+__all__ = ["NEVER", "Panel", "attach_cohorts", "require_columns"]
 
 #: Cohort code of never-treated units inside a :class:`Panel`.
 NEVER = np.inf
 
 _UNIT, _TIME, _COHORT = "unit", "time", "cohort"
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    """Raise a :class:`DataError` naming every column of ``columns`` that ``df`` lacks."""
+    missing = [c for c in dict.fromkeys(columns) if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{source}: missing column(s) {missing}",
+            [
+                Problem(
+                    "column not found",
+                    file=source,
+                    column=c,
+                    expected=f"one of the columns {list(map(str, df.columns))}",
+                )
+                for c in missing
+            ],
+        )
 
 
 def _code_time(values: pd.Series, column: str, source: str) -> tuple[np.ndarray, str | None]:
@@ -163,21 +181,7 @@ class Panel:
         """
         outcomes = (outcomes,) if isinstance(outcomes, str) else tuple(outcomes)
         covariates = tuple(covariates)
-        needed = [unit, time, cohort, *outcomes, *covariates]
-        missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
-        if missing:
-            raise DataError(
-                f"{source}: missing column(s) {missing}",
-                [
-                    Problem(
-                        "column not found",
-                        file=source,
-                        column=c,
-                        expected=f"one of the columns {list(map(str, df.columns))}",
-                    )
-                    for c in missing
-                ],
-            )
+        require_columns(df, [unit, time, cohort, *outcomes, *covariates], source)
         problems: list[Problem] = []
         for c in (*outcomes, *covariates):
             col = df[c]
