@@ -11,6 +11,7 @@ import pytest
 from evaluation.errors import EstimationError
 from evaluation.estimators._fe import ols, two_way_demean
 from evaluation.estimators.bacon import COMPARISONS, bacon_summary, goodman_bacon
+from evaluation.estimators.twfe import fit_twfe
 from evaluation.panel import Panel
 
 HERE = Path(__file__).resolve().parent
@@ -124,3 +125,28 @@ def test_unbalanced_panel_is_refused():
     )
     with pytest.raises(EstimationError, match="balanced"):
         goodman_bacon(panel, "lemp")
+
+
+def test_castle_doctrine_matches_the_published_bacondecomp_table():
+    """R ``bacondecomp`` README: ``bacon(l_homicide ~ post, data = castle, id_var = "state",
+    time_var = "year")`` prints TWFE 0.08181 and, by comparison type, weight / avg_est:
+    Earlier vs Later Treated 0.05976 / -0.00554, Later vs Earlier Treated 0.03190 / 0.07032,
+    Treated vs Untreated 0.90834 / 0.08796. The R package's ``post`` switches on one year before
+    the ``effyear`` of the Cheng-Hoekstra file stored here (tests/reference/README.md), so the
+    cohort is ``effyear - 1``. Tolerance: the printed rounding (5 decimals)."""
+    d = pd.read_csv(Path(__file__).parent / "reference" / "castle.csv")
+    d["cohort"] = np.where(d["effyear"] > 0, d["effyear"] - 1, 0)
+    panel = Panel.from_frame(d, unit="sid", time="year", cohort="cohort", outcomes="l_homicide")
+    res = fit_twfe(panel, "l_homicide", inference="cr1")
+    assert res.overall.estimate == pytest.approx(0.08181, abs=5e-6)
+    table = res.bacon.assign(we=res.bacon["weight"] * res.bacon["estimate"])
+    by = table.groupby("comparison").agg(weight=("weight", "sum"), we=("we", "sum"))
+    by["avg_est"] = by["we"] / by["weight"]
+    published = {
+        "Earlier vs Later Treated": (0.05976, -0.00554),
+        "Later vs Earlier Treated": (0.03190, 0.07032),
+        "Treated vs Never Treated": (0.90834, 0.08796),
+    }
+    for comparison, (weight, avg_est) in published.items():
+        assert by.loc[comparison, "weight"] == pytest.approx(weight, abs=5e-6)
+        assert by.loc[comparison, "avg_est"] == pytest.approx(avg_est, abs=5e-6)
