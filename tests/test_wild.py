@@ -215,3 +215,100 @@ def test_registered_and_needs_rng_when_sampling():
     _, panel = _panel(n=20)
     with pytest.raises(ConfigError, match="rng"):
         fit_twfe(panel, "y", inference="wild", settings=InferenceSettings(enumerate_max=10))
+
+
+@pytest.mark.peers
+def test_same_draws_as_wildboottest_give_the_same_p_value():
+    # wildboottest draws rng.choice([-1, 1], G * B) and reshapes it G x B; with those draws
+    # (transposed to our B x G layout, clusters in sorted order) the p-values are equal
+    wbt = pytest.importorskip("wildboottest.wildboottest")
+    sm = pytest.importorskip("statsmodels.api")
+    _, panel = _panel(n=24, t=8, seed=4)
+    problem = _problem(panel)
+    X = pd.DataFrame(problem.X, columns=[f"x{i}" for i in range(problem.X.shape[1])])
+    reps = 1999
+    for seed in (5, 6):
+        ref = wbt.wildboottest(
+            sm.OLS(problem.y, X),
+            B=reps,
+            cluster=problem.clusters,
+            param="x0",
+            weights_type="rademacher",
+            seed=seed,
+            show=False,
+            parallel=False,
+        )
+        v = np.random.default_rng(seed).choice([-1, 1], size=24 * reps).reshape(24, reps).T
+        p = wild_test(problem, 0, weights=v.astype(float)).p_value(0.0)
+        assert p == pytest.approx(float(ref["p-value"].iloc[0]), abs=1e-12)
+
+
+def test_narrowed_interval_search_equals_full_bisection(monkeypatch):
+    # after a few halvings only the draws that flip inside the bracket are re-evaluated; with
+    # the narrowing switched off every step evaluates every draw (the previous algorithm)
+    import evaluation.inference.wild as wild
+
+    _, panel = _panel(n=20, t=6, seed=9)
+    problem = _problem(panel)
+    for kind, seed in (("webb", 6), ("rademacher", 7), ("normal", 8)):
+        v, _ = draw_wild_weights(kind, 20, 4999, np.random.default_rng(seed), 0)
+        fast = wild_test(problem, 0, weights=v).confint(0.9)
+        monkeypatch.setattr(wild, "_NARROW", 10_000)
+        full = wild_test(problem, 0, weights=v).confint(0.9)
+        monkeypatch.undo()
+        assert fast == pytest.approx(full, rel=1e-12, abs=1e-14)
+
+
+def test_rows_in_any_order_and_several_targets():
+    # rows not sorted by cluster are sorted internally; a multi-target problem shares one fit
+    from evaluation.inference.wild import WildBootstrap
+
+    _, panel = _panel(n=14, t=7, seed=3)
+    base = _problem(panel)
+    X = np.column_stack([base.X[:, 0], base.X[:, 3], base.X[:, 1:3], base.X[:, 4:]])
+    problem = LinearProblem(base.y, X, base.clusters, targets=(0, 1), names=("D", "t3"))
+    order = np.random.default_rng(0).permutation(len(base.y))
+    shuffled = LinearProblem(
+        base.y[order], X[order], base.clusters[order], targets=(0, 1), names=("D", "t3")
+    )
+    s = InferenceSettings(reps=999, rng=np.random.default_rng(1), enumerate_max=0)
+    out = WildBootstrap().infer(problem, s)
+    out_shuffled = WildBootstrap().infer(
+        shuffled, InferenceSettings(reps=999, rng=np.random.default_rng(1), enumerate_max=0)
+    )
+    v, _ = draw_wild_weights("rademacher", 14, 999, np.random.default_rng(1), 0)
+    for j in (0, 1):
+        single = wild_test(problem, j, weights=v)
+        assert out.p_value[j] == single.p_value(0.0) == out_shuffled.p_value[j]
+        lo, hi = single.confint(0.95)
+        assert out.ci_low[j] == pytest.approx(lo, rel=1e-9)
+        assert out_shuffled.ci_high[j] == pytest.approx(hi, rel=1e-9)
+        assert out.se[j] == pytest.approx(np.sqrt(cr1_vcov(problem)[1][j, j]), rel=1e-10)
+
+
+def test_joint_wald_equals_brute_force_loop():
+    # two restrictions: refit each bootstrap sample and form its own CR1 Wald statistic
+    _, panel = _panel(n=12, t=6, seed=2)
+    problem = _problem(panel)
+    t = [0, 2]
+    X, y = problem.X, problem.y
+    _, codes = np.unique(problem.clusters, return_inverse=True)
+    v, _ = draw_wild_weights("webb", 12, 199, np.random.default_rng(3), 0)
+    out = wild_wald_test(problem, t, weights=v)
+    c = cr1_factor(problem)
+    bread = np.linalg.inv(X.T @ X)
+
+    def wald(yy: np.ndarray) -> float:
+        b = bread @ X.T @ yy
+        s = np.zeros((12, X.shape[1]))
+        np.add.at(s, codes, X * (yy - X @ b)[:, None])
+        vc = c * bread @ s.T @ s @ bread
+        return float(b[t] @ np.linalg.solve(vc[np.ix_(t, t)], b[t]))
+
+    rest = np.delete(X, t, axis=1)
+    fitted = rest @ np.linalg.lstsq(rest, y, rcond=None)[0]
+    u = y - fitted
+    brute = np.array([wald(fitted + u * v[b, codes]) for b in range(len(v))])
+    observed = wald(y)
+    assert out["statistic"] == pytest.approx(observed, rel=1e-9)
+    assert out["p_value"] == np.mean(brute >= observed * (1 - 1e-12))
