@@ -233,8 +233,9 @@ _SIGMA = 0.01 * (0.7 * np.eye(5) + 0.3)
 
 def test_refined_search_equals_full_grid() -> None:
     for method in ("C-LF", "Conditional"):
-        full = rm_confidence_interval(_BETA, _SIGMA, 2, 1.0, method=method, search="full")
-        fast = rm_confidence_interval(_BETA, _SIGMA, 2, 1.0, method=method)
+        opts = {"method": method, "grid_points": 300}
+        full = rm_confidence_interval(_BETA, _SIGMA, 2, 1.0, search="full", **opts)
+        fast = rm_confidence_interval(_BETA, _SIGMA, 2, 1.0, **opts)
         assert fast == full
 
 
@@ -247,12 +248,13 @@ def test_conditional_sets_contain_identified_set() -> None:
 
 
 def test_breakdown_c_lf_brackets_the_table() -> None:
-    table = relative_magnitudes(_BETA, _SIGMA, 2, mbar=[0.0, 2.0])
+    opts = {"grid_points": 200}
+    table = relative_magnitudes(_BETA, _SIGMA, 2, mbar=[0.0, 2.0], **opts)
     bd = table.attrs["breakdown_ci"]
     assert table["ci_low"].iloc[0] > 0 > table["ci_low"].iloc[1]
     assert 0.0 < bd <= 2.0
-    assert rm_confidence_interval(_BETA, _SIGMA, 2, bd)[0] <= 0
-    assert rm_confidence_interval(_BETA, _SIGMA, 2, bd - 0.02)[0] > 0
+    assert rm_confidence_interval(_BETA, _SIGMA, 2, bd, **opts)[0] <= 0
+    assert rm_confidence_interval(_BETA, _SIGMA, 2, bd - 0.02, **opts)[0] > 0
 
 
 # ----------------------------------------------------------------------------- fitted results
