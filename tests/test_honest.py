@@ -174,8 +174,8 @@ def _reference_rows() -> list[tuple[str, dict]]:
     rows = []
     for name, case in REFERENCE["cases"].items():
         for r in case["results"]:
-            # bounded default run: Mbar 0.5 and 2 (all with PATHFINDER_FULL=1)
-            if FULL or r["mbar"] in (0.5, 2.0):
+            # bounded default run: Mbar 2 (all with PATHFINDER_FULL=1)
+            if FULL or r["mbar"] == 2.0:
                 rows.append((name, r))
     return rows
 
