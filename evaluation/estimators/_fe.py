@@ -26,6 +26,7 @@ from scipy.linalg import solve_triangular
 
 from evaluation.errors import EstimationError
 from evaluation.inference.base import LinearProblem
+from evaluation.inference.randomization import cohort_codes, unit_sum
 
 __all__ = [
     "StaggeredTwfe",
@@ -246,51 +247,24 @@ class StaggeredTwfe:
         """Return the B TWFE coefficients of ``y`` for the rows of ``cohorts`` (B x N)."""
         proj = self.projector
         c = np.atleast_2d(np.asarray(cohorts, dtype=float))
-        values, codes = _cohort_codes(c)
-        n_u, n_t, n_c = proj.n_units, proj.n_periods, len(values)
+        values, codes = cohort_codes(c)
+        n_u, n_t = proj.n_units, proj.n_periods
         grid, static = self._design(values)
         y = np.asarray(y, dtype=float)
         ygrid = np.zeros((n_u, n_t))
         ygrid[proj.unit, proj.time] = proj.annihilate(y)
         num = np.einsum("itc,it->ic", grid, ygrid)  # sums of M y from go-live on
-        table = np.concatenate([num[:, :, None], static], axis=2).reshape(n_u * n_c, -1)
+        table = np.concatenate([num[:, :, None], static], axis=2)  # (N, C, 2 + (T-1) + p)
         qy = self.basis.T @ y
         k_w = n_t - 1 if n_t > 1 else 0
-        flat = codes + (np.arange(n_u) * n_c)[None, :]  # (B, N) rows of the table
-        out = np.empty(len(c))
-        step = max(1, int(4_000_000 // max(table.shape[0], 1)))
-        for start in range(0, len(c), step):
-            rows = flat[start : start + step]
-            onehot = np.zeros((len(rows), table.shape[0]))
-            np.put_along_axis(onehot, rows, 1.0, axis=1)
-            sums = onehot @ table  # (b, 2 + (T-1) + p)
-            quad_w = sums[:, 2 : 2 + k_w]
-            quad_q = sums[:, 2 + k_w :]
-            den = sums[:, 1] - np.einsum("bj,bj->b", quad_w, quad_w)
-            den -= np.einsum("bj,bj->b", quad_q, quad_q)
-            nume = sums[:, 0] - quad_q @ qy
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[start : start + len(rows)] = nume / den
-        return out
-
-
-def _cohort_codes(cohorts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of a (B, N) cohort array and the code of every entry.
-
-    Reassignments are permutations, so the few values of the first row usually cover all of
-    them: code by comparisons with those first, and sort everything only when they do not.
-    """
-    values = np.unique(cohorts[0])
-    codes = np.zeros(cohorts.shape, dtype=np.int64)
-    if len(values) <= 32:
-        for v in values[:-1]:
-            codes += cohorts > v
-    else:
-        codes = np.minimum(np.searchsorted(values, cohorts), len(values) - 1)
-    if not np.array_equal(values[codes], cohorts):
-        values, inverse = np.unique(cohorts, return_inverse=True)
-        codes = inverse.reshape(cohorts.shape)
-    return values, codes
+        sums = unit_sum(table, codes)
+        quad_w = sums[:, 2 : 2 + k_w]
+        quad_q = sums[:, 2 + k_w :]
+        den = sums[:, 1] - np.einsum("bj,bj->b", quad_w, quad_w)
+        den -= np.einsum("bj,bj->b", quad_q, quad_q)
+        nume = sums[:, 0] - quad_q @ qy
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(nume / den)
 
 
 def two_way_demean(

@@ -49,10 +49,12 @@ from evaluation.inference.base import (
 
 __all__ = [
     "RandomizationInference",
+    "cohort_codes",
     "count_assignments",
     "draw_assignments",
     "enumerate_assignments",
     "randomization_test",
+    "unit_sum",
 ]
 
 
@@ -103,6 +105,72 @@ def draw_assignments(cohorts: np.ndarray, reps: int, rng: np.random.Generator) -
     """Draw ``reps`` random permutations of the cohort vector, shape (reps, n_units)."""
     idx = rng.permuted(np.tile(np.arange(len(cohorts)), (reps, 1)), axis=1)
     return np.asarray(cohorts, dtype=float)[idx]
+
+
+def cohort_codes(cohorts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct values of a (B, N) cohort array and the code of every entry.
+
+    Reassignments are permutations, so the few values of the first row usually cover all of
+    them: entries are coded by comparison with those first, and everything is sorted only when
+    they do not.
+
+    Examples
+    --------
+    >>> values, codes = cohort_codes(np.array([[3.0, np.inf, 5.0], [np.inf, 5.0, 3.0]]))
+    >>> values.tolist(), codes.tolist()
+    ([3.0, 5.0, inf], [[0, 2, 1], [2, 1, 0]])
+    """
+    c = np.atleast_2d(np.asarray(cohorts, dtype=float))
+    values = np.unique(c[0])
+    if len(values) <= 32:
+        codes = np.zeros(c.shape, dtype=np.int64)
+        for v in values[:-1]:
+            codes += c > v
+    else:
+        codes = np.minimum(np.searchsorted(values, c), len(values) - 1)
+    if not np.array_equal(values[codes], c):
+        values, inverse = np.unique(c, return_inverse=True)
+        codes = inverse.reshape(c.shape)
+    return values, codes
+
+
+def unit_sum(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Sum per-unit pieces chosen by each assignment: ``out[b] = sum_i table[i, codes[b, i]]``.
+
+    For statistics that add up over units a piece depending only on the unit and the cohort it
+    is given (the TWFE and Callaway-Sant'Anna numerators are such sums), this evaluates B
+    assignments as one ``B x (N V)`` one-hot matrix times the ``(N V) x k`` table, in chunks of
+    bounded memory.
+
+    Parameters
+    ----------
+    table
+        Shape (N, V, k): unit ``i``'s piece when given cohort value ``v``.
+    codes
+        Shape (B, N): the cohort-value code of every unit in every assignment.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (B, k).
+
+    Examples
+    --------
+    >>> table = np.arange(12.0).reshape(3, 2, 2)  # 3 units, 2 cohort values, 2 statistics
+    >>> unit_sum(table, np.array([[0, 1, 0], [1, 1, 1]])).tolist()
+    [[14.0, 17.0], [18.0, 21.0]]
+    """
+    n_u, n_v, k = table.shape
+    flat = table.reshape(n_u * n_v, k)
+    rows = np.asarray(codes, dtype=np.int64) + (np.arange(n_u) * n_v)[None, :]
+    out = np.empty((len(rows), k))
+    step = max(1, int(4_000_000 // max(n_u * n_v, 1)))
+    for start in range(0, len(rows), step):
+        block = rows[start : start + step]
+        onehot = np.zeros((len(block), n_u * n_v))
+        np.put_along_axis(onehot, block, 1.0, axis=1)
+        out[start : start + len(block)] = onehot @ flat
+    return out
 
 
 def _extreme(
