@@ -96,6 +96,7 @@ _EXPORTS: dict[str, str] = {
     "design_warnings": "evaluation.design",
     # sensitivity
     "relative_magnitudes": "evaluation.sensitivity",
+    "honest_bounds": "evaluation.sensitivity",
     "breakdown_mbar": "evaluation.sensitivity",
     "fake_golive": "evaluation.sensitivity",
     "leave_one_pilot_out": "evaluation.sensitivity",
@@ -185,6 +186,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         PlaceboResult,
         breakdown_mbar,
         fake_golive,
+        honest_bounds,
         leave_one_pilot_out,
         relative_magnitudes,
     )

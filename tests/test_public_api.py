@@ -64,6 +64,7 @@ PINNED = {
     "generate",
     "get_method",
     "goodman_bacon",
+    "honest_bounds",
     "leave_one_pilot_out",
     "load_effects",
     "load_ledger",

@@ -2,6 +2,8 @@
 
 from evaluation.sensitivity.honest import (
     breakdown_mbar,
+    event_study_inputs,
+    honest_bounds,
     relative_magnitudes,
     rm_confidence_interval,
     rm_identified_set,
@@ -11,7 +13,9 @@ from evaluation.sensitivity.placebo import PlaceboResult, fake_golive, leave_one
 __all__ = [
     "PlaceboResult",
     "breakdown_mbar",
+    "event_study_inputs",
     "fake_golive",
+    "honest_bounds",
     "leave_one_pilot_out",
     "relative_magnitudes",
     "rm_confidence_interval",
