@@ -287,3 +287,22 @@ def test_placebo_statistic_set_is_all_or_nothing():
     assert _confidence_set(a, c, 0.01, 0.0, 0.05, False)[:2] == (-np.inf, np.inf)
     lo, hi, _ = _confidence_set(a, c, 50.0, 0.0, 0.05, False)
     assert np.isnan(lo) and np.isnan(hi)
+
+
+def test_cohort_codes_and_unit_sum_equal_loops():
+    from evaluation.inference.randomization import cohort_codes, unit_sum
+
+    rng = np.random.default_rng(4)
+    cohorts = np.array([3.0, 3.0, 5.0, 7.0] + [np.inf] * 6)
+    draws = draw_assignments(cohorts, 300, rng)
+    odd = rng.choice([1.5, 3.0, 99.0, np.inf], size=(7, len(cohorts)))  # values not observed
+    table = rng.normal(size=(len(cohorts), 8, 3))
+    for block in (draws, odd, np.vstack([draws, odd])):
+        values, codes = cohort_codes(block)
+        np.testing.assert_array_equal(values[codes], block)
+        assert np.all(np.diff(values) > 0)
+        out = unit_sum(table[:, : len(values)], codes)
+        brute = np.array(
+            [sum(table[i, codes[b, i]] for i in range(len(cohorts))) for b in range(len(block))]
+        )
+        np.testing.assert_allclose(out, brute, atol=1e-12)
