@@ -180,3 +180,23 @@ def test_options_that_do_not_apply_are_errors(capsys: pytest.CaptureFixture[str]
             inference="cr1",
             anticipation=1,
         )
+
+
+def test_natural_units_on_the_bundled_panel(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--allow-unbalanced", "--inference", "cr1", "--json"]
+    _, out, _ = _run(capsys, "--outcome", "outsourced_exams", *base)
+    doc = json.loads(out)
+    # a flow: per force-month x 12
+    assert doc["natural_units"]["estimate"] == pytest.approx(12 * doc["overall"]["estimate"])
+    assert doc["natural_units"]["per"] == "force-year"
+    _, out, _ = _run(capsys, "--outcome", "backlog", *base)
+    doc = json.loads(out)
+    # a level: the average change
+    assert doc["natural_units"]["estimate"] == pytest.approx(doc["overall"]["estimate"])
+
+
+def test_generic_time_has_no_natural_units(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(
+        capsys, str(MPDTA), *MPDTA_ARGS, "--outcome", "lemp", "--inference", "cr1", "--json"
+    )
+    assert "natural_units" not in json.loads(out)

@@ -155,8 +155,44 @@ def run(args: argparse.Namespace) -> int:
         source=Path(source).name,
         **options,
     )
+    natural = _natural_units(result, df, args, covariates)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        doc = result.to_dict()
+        if natural is not None:
+            doc["natural_units"] = natural
+        print(json.dumps(doc, indent=2))
     else:
         print(format_result(result))
+        if natural is not None:
+            print(
+                f"\nper treated force-year ({natural['basis']}): "
+                f"{natural['estimate']:,.2f} {natural['unit']} (se {natural['se']:,.2f})"
+            )
     return 0
+
+
+def _natural_units(
+    result: DidResult, df: pd.DataFrame, args: argparse.Namespace, covariates: tuple[str, ...]
+) -> dict[str, object] | None:
+    """Return the overall effect per treated force-year, when time is in period labels."""
+    from evaluation.outcomes import natural_units, transform_outcome
+    from evaluation.panel import Panel
+    from evaluation.schema import load_metrics
+
+    frame, y = transform_outcome(df, args.outcome, args.scale, unit=args.unit)
+    panel = Panel.from_frame(
+        frame, unit=args.unit, time=args.time, cohort=args.cohort, outcomes=y, covariates=covariates
+    )
+    if panel.frequency is None:
+        return None
+    spec = load_metrics().get(args.outcome)
+    nat = natural_units(
+        result,
+        panel,
+        metric=args.outcome,
+        scale=args.scale,
+        unit_name=(spec.unit or "") if spec else "",
+        aggregation=spec.aggregation if spec else "flow",
+        outcome_column=y,
+    )
+    return nat.to_dict()
