@@ -296,8 +296,9 @@ def test_cohort_codes_and_unit_sum_equal_loops():
     cohorts = np.array([3.0, 3.0, 5.0, 7.0] + [np.inf] * 6)
     draws = draw_assignments(cohorts, 300, rng)
     odd = rng.choice([1.5, 3.0, 99.0, np.inf], size=(7, len(cohorts)))  # values not observed
-    table = rng.normal(size=(len(cohorts), 8, 3))
-    for block in (draws, odd, np.vstack([draws, odd])):
+    many = rng.choice(np.arange(1.0, 11.0), size=(9, len(cohorts)))  # gathered, not one-hot
+    table = rng.normal(size=(len(cohorts), 12, 3))
+    for block in (draws, odd, np.vstack([draws, odd]), many):
         values, codes = cohort_codes(block)
         np.testing.assert_array_equal(values[codes], block)
         assert np.all(np.diff(values) > 0)

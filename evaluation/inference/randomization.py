@@ -107,6 +107,10 @@ def draw_assignments(cohorts: np.ndarray, reps: int, rng: np.random.Generator) -
     return np.asarray(cohorts, dtype=float)[idx]
 
 
+#: Up to this many cohort values :func:`unit_sum` multiplies by a one-hot matrix; beyond, gathers.
+_ONEHOT_MAX_VALUES = 6
+
+
 def cohort_codes(cohorts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the distinct values of a (B, N) cohort array and the code of every entry.
 
@@ -139,8 +143,9 @@ def unit_sum(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
     For statistics that add up over units a piece depending only on the unit and the cohort it
     is given (the TWFE and Callaway-Sant'Anna numerators are such sums), this evaluates B
-    assignments as one ``B x (N V)`` one-hot matrix times the ``(N V) x k`` table, in chunks of
-    bounded memory.
+    assignments as one ``B x (N V)`` one-hot matrix times the ``(N V) x k`` table (a matrix
+    product), or, with more than a few cohort values V, by gathering and adding the rows; in
+    chunks of bounded memory.
 
     Parameters
     ----------
@@ -164,6 +169,11 @@ def unit_sum(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     flat = table.reshape(n_u * n_v, k)
     rows = np.asarray(codes, dtype=np.int64) + (np.arange(n_u) * n_v)[None, :]
     out = np.empty((len(rows), k))
+    if n_v > _ONEHOT_MAX_VALUES:  # many cohort values: gather the rows and add them up
+        step = max(1, int(4_000_000 // max(n_u * k, 1)))
+        for start in range(0, len(rows), step):
+            out[start : start + step] = flat[rows[start : start + step]].sum(axis=1)
+        return out
     step = max(1, int(4_000_000 // max(n_u * n_v, 1)))
     for start in range(0, len(rows), step):
         block = rows[start : start + step]
