@@ -46,6 +46,7 @@ from evaluation.inference.base import (
     pick_problem,
 )
 from evaluation.inference.multiplier import analytic_from_influence
+from evaluation.inference.randomization import unit_sum
 from evaluation.panel import Panel
 from evaluation.results import DidResult, Estimate
 
@@ -232,9 +233,11 @@ def cs_statistic(
     panel's row order (balanced panel), ``cohorts`` is B x n_units (each row a reassignment of
     the unit cohorts: a permutation, so group sizes are kept). It gives B x k: the simple ATT,
     then (``dynamic=True``) the event-study ATT for each event time of the observed design.
-    Evaluated with one matrix product per group (one-hot membership of the B assignments times
-    the wide outcome): no refit per draw. The group-size weights are those of the observed
-    assignment (permutations keep them), so the statistic is linear in ``y``.
+    Each target is a sum over units of a piece that depends only on the unit and the cohort it
+    is given, evaluated for all B assignments by
+    :func:`evaluation.inference.randomization.unit_sum`: no refit per draw. The group-size
+    weights are those of the observed assignment (permutations keep them), so the statistic is
+    linear in ``y``.
     """
     if not panel.is_balanced:
         raise EstimationError("randomization inference for cs needs a balanced panel")
@@ -288,18 +291,22 @@ def cs_statistic(
     n_ctrl = is_ctrl @ counts
     cur, base = t_pos[cells.cur], t_pos[cells.base]
 
+    # att_k(b) = sum_v (sum of dY_k over the units given cohort v) * W[v, k], so each target is
+    # a sum over units of a piece that depends only on the unit and the cohort it is given
+    own = (np.arange(len(values))[:, None] == g_col[None, :]) / counts[g_col][None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        W = own - is_ctrl.T / n_ctrl[None, :]  # V x K
+    AW = W[:, None, :] * A[None, :, :]  # V x k x K
+
     def statistic(y: np.ndarray, cohorts: np.ndarray) -> np.ndarray:
         Yw = np.zeros((n, T))
         Yw[ui, ti] = np.asarray(y, dtype=float)
-        cohorts = np.atleast_2d(np.asarray(cohorts, dtype=float))
-        B = cohorts.shape[0]
-        # sums of Y over the units of each cohort value, for every assignment: B x V x T
-        sums = np.stack([(cohorts == v).astype(float) @ Yw for v in values], axis=1)
-        diff = sums[:, :, cur] - sums[:, :, base]  # B x V x K: change of each cohort's total
-        treated_mean = diff[:, g_col, np.arange(K)] / counts[g_col]
-        ctrl_mean = np.einsum("bvk,kv->bk", diff, is_ctrl) / n_ctrl
-        att = treated_mean - ctrl_mean  # B x K
-        return att @ A.T if B else np.zeros((0, A.shape[0]))
+        dY = Yw[:, cur] - Yw[:, base]  # N x K
+        table = np.einsum("ik,vjk->ivj", dY, AW)  # N x V x k
+        codes = np.searchsorted(values, np.atleast_2d(np.asarray(cohorts, dtype=float)))
+        if codes.shape[0] == 0:
+            return np.zeros((0, A.shape[0]))
+        return unit_sum(table, codes)
 
     return statistic, names
 
