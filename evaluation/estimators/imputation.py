@@ -431,6 +431,7 @@ def _treated_residuals(
     n_groups: int,
     leave_out: bool,
     names: Sequence[str],
+    required: np.ndarray,
 ) -> np.ndarray:
     """BJS's treated-cell residuals ``tau_it - tau_bar_g`` for every target at once.
 
@@ -438,7 +439,10 @@ def _treated_residuals(
     ``tau_bar_g = sum_{it in g} W_ig w_it tau_it / sum_i W_ig^2`` (Stata ``did_imputation``;
     ``w_it^2``-weighted when a unit has one cell per group). ``leave_out`` multiplies the
     residual by ``S_g / (S_g - W_ig^2)``, ``S_g = sum_i W_ig^2``: with one cell per unit and
-    group this is exactly ``tau_it`` minus the average over the *other* units.
+    group this is exactly ``tau_it`` minus the average over the *other* units. It is not
+    defined when one unit carries (almost) all of a group's weight: an error for ``required``
+    targets (overall, horizons), NaN residuals (hence NaN standard errors) for the others
+    (group-time cells of a one-force wave, which no partition can rescue).
 
     Returns the residuals on the treated cells, shape (n_cells, J).
     """
@@ -455,16 +459,19 @@ def _treated_residuals(
     if leave_out:
         Sc = S[codes]
         share = np.divide(Wcell**2, Sc, out=np.zeros_like(Sc), where=Sc > 0)
-        stuck = share > _LEAVE_OUT_MAX_SHARE
-        if stuck.any():
-            bad = sorted({names[int(j)] for j in np.flatnonzero(stuck.any(axis=0))})
+        stuck = (share > _LEAVE_OUT_MAX_SHARE).any(axis=0)
+        if (stuck & required).any():
+            bad = [names[int(j)] for j in np.flatnonzero(stuck & required)]
             raise EstimationError(
                 "leave-out standard errors are not defined when an averaging group has a "
                 f"single treated unit (targets {bad[:5]}): a wave with one force, for example. "
-                "Use a coarser avg_effects_by ('horizon' or 'treated'); do not fall back to "
+                "Use a coarser avg_effects_by (e.g. 'treated') or drop horizons only that unit "
+                "reaches; do not fall back to "
                 "the non-leave-out version, which is biased downwards for the same reason"
             )
-        eps = eps * np.divide(Sc, Sc - Wcell**2, out=np.ones_like(Sc), where=Sc > 0)
+        ok = (Sc > 0) & ~stuck[None, :]
+        eps = eps * np.divide(Sc, Sc - Wcell**2, out=np.ones_like(Sc), where=ok)
+        eps[:, stuck] = np.nan
     return eps
 
 
@@ -535,7 +542,8 @@ def _implicit_weights(
     # residuals: untreated-model residuals, and treated effects minus their group averages
     ii, tt, codes, n_groups = _group_codes(avg_effects_by, Tr0, g1, t)
     eps = np.broadcast_to(e0[..., None], (*e0.shape, J)).copy()
-    eps[ii, tt] = _treated_residuals(w, tau, ii, tt, codes, n_groups, leave_out, names)
+    required = np.arange(J) < 1 + len(layout.horizons)  # overall and horizons
+    eps[ii, tt] = _treated_residuals(w, tau, ii, tt, codes, n_groups, leave_out, names, required)
     scores = (v * eps).sum(axis=1)  # (N, J)
 
     factor = float("nan")
