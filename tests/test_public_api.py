@@ -65,6 +65,7 @@ PINNED = {
     "get_method",
     "goodman_bacon",
     "honest_bounds",
+    "imputation_variance",
     "leave_one_pilot_out",
     "load_effects",
     "load_ledger",
