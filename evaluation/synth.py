@@ -99,7 +99,7 @@ __all__ = [
 
 #: Version of the generator's output. Bump it whenever the same seed and config would give
 #: different files (it is written to the manifest).
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 #: The seed of the bundled data set in ``data/sample``.
 DEFAULT_SEED = 20260403
 
@@ -1151,10 +1151,12 @@ def _ledger_items(
     for fy in range(_fy_of(go), _fy_of(end) + 1):
         fy_start = pd.Period(year=fy, month=4, freq="M")
         first = max(fy_start.ordinal, go.ordinal)
-        months = min(fy_start.ordinal + 11, end.ordinal) - first + 1
+        last = min(fy_start.ordinal + 11, end.ordinal)
+        months = last - first + 1
         if months <= 0:
             continue
-        when = fy_start + (first - fy_start.ordinal)
+        # recurrent costs are booked at the end of the last month they cover
+        when = fy_start + (last - fy_start.ordinal)
         for category, amount, text in annual:
             prorated = amount * months / 12.0
             items.append((when, category, "recurrent", prorated, f"{text} ({months} months)"))
@@ -1175,7 +1177,9 @@ def _ledger(config: SynthConfig, arrays: SynthArrays, rng: np.random.Generator) 
             records.append(
                 {
                     FORCE: names[i],
-                    DATE: when.start_time.strftime("%Y-%m-%d"),
+                    DATE: (when.end_time if kind == "recurrent" else when.start_time).strftime(
+                        "%Y-%m-%d"
+                    ),
                     FINANCIAL_YEAR: _fy_label(fy),
                     CATEGORY: category,
                     KIND: kind,
@@ -1500,8 +1504,8 @@ FTE ("per 1,000" below).
   {accr_init:,.0f}.
 - Equipment refresh every {life} years at {refresh:g}% of the set-up equipment cost, when it
   falls within the window.
-- Each financial year (`recurrent`; dated the first day of the year, or the go-live date;
-  pro-rated by the months live within the window): staff {staff_fixed:g} FTE +
+- Each financial year (`recurrent`; dated the last day of the last month it covers, when the
+  year's costs are complete; pro-rated by the months live within the window): staff {staff_fixed:g} FTE +
   {staff_per:g} FTE per 1,000 at GBP {staff_cost:,.0f} per FTE; licences GBP
   {lic_fixed:,.0f} + {lic_per:,.0f} per 1,000; accreditation upkeep GBP {accr_annual:,.0f}.
 - No `outsourcing` lines: savings on outsourcing show in the panel (`outsourced_spend_gbp`).

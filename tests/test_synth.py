@@ -451,13 +451,16 @@ def test_ledger_contract(default_data):
     pilots = reg.set_index("force")
     assert set(ledger["force"]) == set(pilots.index)
     dates = pd.to_datetime(ledger["date"], format="%Y-%m-%d")
-    assert (dates.dt.day == 1).all()
+    capital = (ledger["kind"] == "capital").to_numpy()
+    # capital on the first day of its month; recurrent on the last day of the last month covered
+    assert (dates[capital].dt.day == 1).all()
+    assert dates[~capital].dt.is_month_end.all()
     fy_start = np.where(dates.dt.month >= 4, dates.dt.year, dates.dt.year - 1)
     expected_fy = [f"{y}-{(y + 1) % 100:02d}" for y in fy_start]
     assert list(ledger["financial_year"]) == expected_fy
     go = pd.to_datetime(ledger["force"].map(pilots["go_live"]))
     assert (dates >= go).all()
-    assert (dates <= pd.Timestamp("2026-03-01")).all()
+    assert (dates <= pd.Timestamp("2026-03-31")).all()
 
 
 def test_ledger_amounts_from_unit_costs():
@@ -491,7 +494,7 @@ def test_ledger_prorates_part_years():
     lic = ledger[(ledger["force"] == force) & (ledger["category"] == "licences")]
     months = lic["description"].str.extract(r"\((\d+) months\)")[0].astype(int).tolist()
     assert months == [6, 12, 12, 3]
-    assert list(lic["date"]) == ["2022-10-01", "2023-04-01", "2024-04-01", "2025-04-01"]
+    assert list(lic["date"]) == ["2023-03-31", "2024-03-31", "2025-03-31", "2025-06-30"]
 
 
 # ----------------------------------------------------------------------------- config
