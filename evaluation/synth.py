@@ -1505,9 +1505,9 @@ FTE ("per 1,000" below).
 - Equipment refresh every {life} years at {refresh:g}% of the set-up equipment cost, when it
   falls within the window.
 - Each financial year (`recurrent`; dated the last day of the last month it covers, when the
-  year's costs are complete; pro-rated by the months live within the window): staff {staff_fixed:g} FTE +
-  {staff_per:g} FTE per 1,000 at GBP {staff_cost:,.0f} per FTE; licences GBP
-  {lic_fixed:,.0f} + {lic_per:,.0f} per 1,000; accreditation upkeep GBP {accr_annual:,.0f}.
+  year's costs are complete; pro-rated by the months live within the window): staff
+  {staff_fixed:g} FTE + {staff_per:g} FTE per 1,000 at GBP {staff_cost:,.0f} per FTE; licences
+  GBP {lic_fixed:,.0f} + {lic_per:,.0f} per 1,000; accreditation upkeep GBP {accr_annual:,.0f}.
 - No `outsourcing` lines: savings on outsourcing show in the panel (`outsourced_spend_gbp`).
 
 Totals by kind and category (nominal GBP, all pilots):
