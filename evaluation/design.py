@@ -29,15 +29,21 @@ REGRESSION_METHODS = ("twfe", "event_study", "twoway", "did2x2")
 def recommended_inference(panel: Panel, method: str) -> str:
     """Return the inference method the toolkit recommends for this design and estimator.
 
-    * fewer than :data:`FEW_TREATED` treated units: ``"ri"`` (randomization inference);
+    * synthetic control / synthetic DiD: ``"ri"`` (placebo inference over comparison units);
+    * fewer than :data:`FEW_TREATED` treated units: ``"ri"`` (randomization inference), except
+      where the estimator cannot offer it: the event study (``"wild"``) and Callaway-Sant'Anna on
+      an unbalanced panel (``"cr3"``); :func:`design_warnings` then says what to do instead;
     * regression estimators otherwise: ``"wild"`` (wild cluster restricted bootstrap);
     * the imputation estimator otherwise: ``"cr3"`` (the cluster jackknife);
-    * Callaway-Sant'Anna otherwise: ``"multiplier"`` (multiplier bootstrap of influence functions);
-    * synthetic control / synthetic DiD: ``"ri"`` (placebo inference over comparison units).
+    * Callaway-Sant'Anna otherwise: ``"multiplier"`` (multiplier bootstrap of influence functions).
     """
     if method in ("sdid", "synth", "synthetic"):
         return "ri"
     if panel.n_treated_units < FEW_TREATED:
+        if method == "event_study":
+            return "wild"
+        if method == "cs" and not panel.is_balanced:
+            return "cr3"
         return "ri"
     if method in REGRESSION_METHODS:
         return "wild"
@@ -52,11 +58,19 @@ def design_warnings(panel: Panel, inference: str, method: str = "") -> tuple[str
     n_t, g = panel.n_treated_units, panel.n_units
     trust = recommended_inference(panel, method)
     if n_t < FEW_TREATED and inference in ("cr1", "cr3", "wild", "multiplier"):
-        out.append(
+        text = (
             f"only {n_t} treated unit(s) of {g}: {inference} inference is unreliable with so few "
             f"treated clusters (it tends to over- or under-reject); trust randomization inference "
             f"('ri') instead"
         )
+        if method == "event_study":
+            text += (
+                " (not offered for event studies: estimate the overall effect with method 'cs' "
+                "or 'twfe' and inference 'ri')"
+            )
+        elif method == "cs" and not panel.is_balanced:
+            text += " (for Callaway-Sant'Anna it needs a balanced panel)"
+        out.append(text)
     if g < FEW_CLUSTERS and inference in ("cr1", "multiplier"):
         out.append(
             f"only {g} clusters: {inference} standard errors may be too small; trust "

@@ -31,6 +31,7 @@ def _panel(n_treated: int, n_units: int = 43, balanced: bool = True) -> Panel:
         (14, "cs", "multiplier"),
         (14, "imputation", "cr3"),
         (14, "sdid", "ri"),
+        (3, "event_study", "wild"),
     ],
 )
 def test_recommendation_follows_the_design(n_treated: int, method: str, expected: str) -> None:
@@ -57,3 +58,13 @@ def test_recommended_methods_are_registered() -> None:
         for method in ("twfe", "cs", "imputation", "event_study", "sdid"):
             assert recommended_inference(_panel(n), method) in INFERENCE_METHODS
     assert np.isfinite(_panel(3).cohorts).all()
+
+
+def test_few_treated_where_ri_is_not_offered() -> None:
+    unbalanced = _panel(3, balanced=False)
+    assert recommended_inference(unbalanced, "cs") == "cr3"
+    assert recommended_inference(unbalanced, "twfe") == "ri"
+    (warning, *_) = design_warnings(unbalanced, "cr3", "cs")
+    assert "needs a balanced panel" in warning
+    (warning,) = design_warnings(_panel(3), "wild", "event_study")
+    assert "not offered for event studies" in warning

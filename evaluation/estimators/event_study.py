@@ -257,6 +257,18 @@ def _average_problem(lp: LinearProblem, cols: list[int]) -> LinearProblem:
     )
 
 
+def _pretrend_not_computable(q: int, g: int, name: str) -> dict[str, object]:
+    """Return the pre-trend test's record when the leads' covariance is singular."""
+    return {
+        "statistic": float("nan"),
+        "df": q,
+        "df_denom": g - 1,
+        "p_value": float("nan"),
+        "vcov": name,
+        "test": "not computable: the covariance of the lead coefficients is singular",
+    }
+
+
 def _pretrend(
     lp: LinearProblem, leads_idx: list[int], name: str, settings: InferenceSettings
 ) -> dict[str, object]:
@@ -271,7 +283,10 @@ def _pretrend(
         weights, _ = draw_wild_weights(
             settings.weights, g, settings.reps, settings.rng, settings.enumerate_max
         )
-        res = wild_wald_test(lp, leads_idx, weights=weights)
+        try:
+            res = wild_wald_test(lp, leads_idx, weights=weights)
+        except np.linalg.LinAlgError:
+            return _pretrend_not_computable(q, g, name)
         return {**res, "vcov": "cr1", "test": "wild cluster restricted bootstrap Wald"}
     beta, v1 = cr1_vcov(lp)
     if name == "cr3":
@@ -279,7 +294,10 @@ def _pretrend(
     else:
         vcov = v1
     b = beta[leads_idx]
-    stat = float(b @ np.linalg.solve(vcov[np.ix_(leads_idx, leads_idx)], b))
+    try:
+        stat = float(b @ np.linalg.solve(vcov[np.ix_(leads_idx, leads_idx)], b))
+    except np.linalg.LinAlgError:
+        return _pretrend_not_computable(q, g, name)
     p = float(stats.f.sf(stat / q, q, g - 1))
     return {
         "statistic": stat,

@@ -790,6 +790,19 @@ def _infer_by_block(
 
 
 def _check_identified(panel: Panel, layout: _Layout, Y: np.ndarray, cohorts: np.ndarray) -> None:
+    try:
+        _check_identified_inner(panel, layout, Y, cohorts)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(
+            "the imputation estimator cannot identify the unit and period effects from the "
+            "untreated force-periods (they do not connect every unit and period, e.g. a unit "
+            "untreated only in periods when no other unit is untreated)"
+        ) from exc
+
+
+def _check_identified_inner(
+    panel: Panel, layout: _Layout, Y: np.ndarray, cohorts: np.ndarray
+) -> None:
     _, diag = _targets(
         _Layout(
             layout.unit_index,

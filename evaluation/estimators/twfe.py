@@ -165,7 +165,12 @@ def _linearmodels_fit(panel: Panel, y: np.ndarray, X: np.ndarray, names: list[st
     model = PanelOLS(
         pd.Series(y, index=index, name="y"), exog, entity_effects=True, time_effects=True
     )
-    res = model.fit(cov_type="clustered", cluster_entity=True)
+    try:
+        res = model.fit(cov_type="clustered", cluster_entity=True)
+    except ValueError as exc:  # e.g. no residual degrees of freedom
+        raise EstimationError(
+            f"the two-way fixed effects regression cannot be fitted: {exc}"
+        ) from exc
     return {
         "coef": float(res.params.iloc[0]),
         "se_clustered": float(res.std_errors.iloc[0]),

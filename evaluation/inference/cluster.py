@@ -133,7 +133,7 @@ def jackknife_estimates(problem: LinearProblem) -> np.ndarray:
         m = xtx - xg.T @ xg
         if is_singular(m):
             raise EstimationError(
-                f"CR3: leaving cluster {uniq[g]!r} out makes the regression singular "
+                f"CR3: leaving cluster {uniq[g]} out makes the regression singular "
                 "(it carries all the variation in a regressor, e.g. the only treated unit "
                 "or the only unit of a cohort); use 'cr1', 'wild' or 'ri'"
             )

@@ -480,6 +480,12 @@ class WildBootstrap:
         se, lo, hi, p = [], [], [], []
         for j in problem.targets:
             test = _wild_test(fit, j, weights, enumerated)
+            if not (np.isfinite(test.se) and test.se > 0):
+                raise EstimationError(
+                    "the wild bootstrap cannot test a coefficient whose cluster-robust standard "
+                    "error is zero (the outcome is fitted exactly, e.g. it does not vary within "
+                    "units over time apart from common shocks)"
+                )
             ci = test.confint(settings.level)
             se.append(test.se)
             lo.append(ci[0])

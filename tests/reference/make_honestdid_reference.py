@@ -62,7 +62,7 @@ METHODS = {"C-LF": "C-LF", "Conditional": "Conditional"}
 
 
 def main() -> None:
-    import honestdid as hd  # noqa: PLC0415 - only available in the throwaway environment
+    import honestdid as hd  # only available in the throwaway environment
 
     path = Path(__file__).resolve().parent / "honestdid_rm.json"
     out: dict[str, object] = {
