@@ -52,26 +52,45 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str) -> No
         )
 
 
+def _row_problems(
+    message: str,
+    values: pd.Series,
+    positions: np.ndarray,
+    source: str,
+    expected: str,
+    *,
+    with_value: bool = True,
+    limit: int = 20,
+) -> list[Problem]:
+    """Located problems for the first ``limit`` rows (0-based positions) of a column."""
+    return [
+        Problem(
+            message,
+            file=source,
+            row=int(r) + 2,
+            column=str(values.name),
+            value=str(values.iloc[r]) if with_value else None,
+            expected=expected,
+        )
+        for r in positions[:limit]
+    ]
+
+
 def _code_time(values: pd.Series, column: str, source: str) -> tuple[np.ndarray, str | None]:
     """Return integer time codes and the period frequency (``None`` for numeric time)."""
     if pd.api.types.is_numeric_dtype(values):
         v = values.to_numpy(dtype=float)
         bad = ~np.isfinite(v) | (v != np.round(v))
         if bad.any():
-            rows = np.flatnonzero(bad)[:20]
             raise DataError(
                 f"{column!r} must hold whole-number periods",
-                [
-                    Problem(
-                        "time is not a whole number",
-                        file=source,
-                        row=int(r) + 2,
-                        column=column,
-                        value=str(values.iloc[r]),
-                        expected="an integer period (e.g. a year) or a period label",
-                    )
-                    for r in rows
-                ],
+                _row_problems(
+                    "time is not a whole number",
+                    values,
+                    np.flatnonzero(bad),
+                    source,
+                    "an integer period (e.g. a year) or a period label",
+                ),
             )
         return v.astype(np.int64), None
     labels = values.astype(str)
@@ -187,29 +206,18 @@ class Panel:
             col = df[c]
             if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
                 num = pd.to_numeric(col, errors="coerce")
-                bad = np.flatnonzero(num.isna().to_numpy() & col.notna().to_numpy())[:20]
-                for r in bad:
-                    problems.append(
-                        Problem(
-                            "not a number",
-                            file=source,
-                            row=int(r) + 2,
-                            column=c,
-                            value=str(col.iloc[r]),
-                            expected="a number",
-                        )
-                    )
+                bad = np.flatnonzero(num.isna().to_numpy() & col.notna().to_numpy())
+                problems += _row_problems("not a number", col, bad, source, "a number")
             values = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-            for r in np.flatnonzero(~np.isfinite(values) & df[c].isna().to_numpy())[:20]:
-                problems.append(
-                    Problem(
-                        "missing value",
-                        file=source,
-                        row=int(r) + 2,
-                        column=c,
-                        expected="a number (drop or fill the row explicitly before estimating)",
-                    )
-                )
+            missing = np.flatnonzero(~np.isfinite(values) & df[c].isna().to_numpy())
+            problems += _row_problems(
+                "missing value",
+                col,
+                missing,
+                source,
+                "a number (drop or fill the row explicitly before estimating)",
+                with_value=False,
+            )
         if problems:
             raise DataError(f"{source}: outcome or covariate columns are not usable", problems)
 
