@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-full bench calibration lint typecheck clean
+.PHONY: setup system-deps run test test-full bench calibration lint typecheck clean
 
 # Create the virtual environment and install the project with its test peers.
 $(STAMP): pyproject.toml
@@ -13,7 +13,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,peers]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) system-deps
+
+# Chromium, LibreOffice, poppler and pango, installed with apt-get when root (tools/system-deps.sh);
+# under CI=true a missing one fails the run instead of skipping tests.
+system-deps:
+	@bash tools/system-deps.sh
 
 # The main job on the bundled data.
 run: setup

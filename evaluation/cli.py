@@ -3,6 +3,11 @@
 Each subcommand lives in its own module under :mod:`evaluation.commands` with two functions,
 ``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when their command
 runs, so ``pathfinder --help`` stays fast. Exit codes: 0 ok, 2 bad input, 1 internal error.
+
+Packages that sit *above* the library (the report renderer, the dashboard) add their own
+subcommands through the ``pathfinder.commands`` entry-point group: the entry point's name is the
+command and its value a module with ``HELP`` (one line), ``add_arguments`` and ``run``. The
+library therefore never imports them by name; layers point one way.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from evaluation import __version__
 from evaluation.errors import DataError, UserError
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "PLUGIN_GROUP", "all_commands", "build_parser", "main"]
 
 #: name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,6 +36,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "appraise": ("evaluation.commands.appraise", "Green Book appraisal of costs and benefits"),
 }
+
+#: entry-point group through which higher layers (report, dashboard) add subcommands
+PLUGIN_GROUP = "pathfinder.commands"
+
+
+def _plugin_commands() -> dict[str, tuple[str, str]]:
+    """Subcommands registered by installed packages above the library, name -> (module, help)."""
+    found: dict[str, tuple[str, str]] = {}
+    for ep in entry_points(group=PLUGIN_GROUP):
+        if ep.name in COMMANDS:
+            continue
+        module_name = ep.value.split(":", 1)[0]
+        found[ep.name] = (module_name, "")
+    return found
+
+
+def all_commands() -> dict[str, tuple[str, str]]:
+    """Built-in and plugin subcommands, name -> (module, one-line help)."""
+    return {**COMMANDS, **_plugin_commands()}
+
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -49,17 +75,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pathfinder {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_text, description=help_text)
-        if name == command:
+    for name, (module_name, help_text) in all_commands().items():
+        module = None
+        if name == command or not help_text:
+            # plugin command modules keep heavy imports inside run(), so this stays cheap
             module = importlib.import_module(module_name)
+            help_text = help_text or str(getattr(module, "HELP", ""))
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command and module is not None:
             module.add_arguments(sp)
     return parser
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
+    known = all_commands()
     for token in argv:
-        if token in COMMANDS:
+        if token in known:
             return token
         if not token.startswith("-"):
             return None
@@ -75,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    module = importlib.import_module(COMMANDS[args.command][0])
+    module = importlib.import_module(all_commands()[args.command][0])
     try:
         return int(module.run(args))
     except DataError as exc:
