@@ -8,23 +8,36 @@ object and writes the machine-readable outputs with a provenance manifest.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from evaluation.appraisal import Appraisal, appraise, effects_from_frame, load_params
+from evaluation.appraisal import (
+    Appraisal,
+    ParameterSet,
+    appraise,
+    effects_from_frame,
+    load_params,
+)
 from evaluation.errors import EstimationError
 from evaluation.estimate import estimate
-from evaluation.ingest import bundled_data_dir, load_ledger, load_panel, load_register
+from evaluation.ingest import (
+    bundled_data_dir,
+    load_all,
+    load_ledger,
+    load_panel,
+    load_register,
+)
 from evaluation.outcomes import natural_units
 from evaluation.panel import Panel, attach_cohorts
 from evaluation.provenance import manifest
 from evaluation.results import DidResult
 from evaluation.schema import load_metrics
+from evaluation.validation import validate_pilots
 
 __all__ = ["PipelineInputs", "PipelineResult", "run_pipeline", "write_outputs"]
 
@@ -104,10 +117,27 @@ def run_pipeline(inputs: PipelineInputs) -> PipelineResult:
         If any input breaks the data contract (all problems listed).
     """
     metrics_cfg = load_metrics()
-    panel_df = load_panel(inputs.panel, metrics=metrics_cfg)
-    register = load_register(inputs.register)
-    ledger = load_ledger(inputs.ledger)
-    params = load_params(inputs.params)
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (inputs.panel.name, lambda: load_panel(inputs.panel, metrics=metrics_cfg)),
+        (inputs.register.name, lambda: load_register(inputs.register)),
+        (inputs.ledger.name, lambda: load_ledger(inputs.ledger)),
+        (
+            "parameters" if inputs.params is None else inputs.params.name,
+            lambda: load_params(inputs.params),
+        ),
+    ]
+    loaded = load_all(steps)
+    panel_df = cast(pd.DataFrame, loaded[0])
+    register = cast(pd.DataFrame, loaded[1])
+    ledger = cast(pd.DataFrame, loaded[2])
+    params = cast(ParameterSet, loaded[3])
+    pilots = validate_pilots(panel_df, register, source=inputs.register.name)
+    pilots.raise_if_errors()
+    late_forces = [
+        str(register.loc[p.row - 2, "force"])
+        for p in pilots.warnings
+        if p.column == "go_live" and p.row is not None and p.row - 2 in register.index
+    ]
 
     frame = attach_cohorts(panel_df, register)
     metric_names = list(inputs.metrics or [c for c in panel_df.columns if c in metrics_cfg])
@@ -156,6 +186,17 @@ def run_pipeline(inputs: PipelineInputs) -> PipelineResult:
         draws=inputs.draws,
         source=inputs.ledger.name,
     )
+    if late_forces:
+        appraisal = replace(
+            appraisal,
+            notes=(
+                *appraisal.notes,
+                f"Pilot force(s) {', '.join(sorted(set(late_forces)))} go live after the panel's "
+                "last period: they are comparison forces in the estimation, and the appraisal "
+                "counts their ledger costs and their benefits from their go-live year at the "
+                "effect estimated on the other pilots.",
+            ),
+        )
     files = {"panel": inputs.panel, "register": inputs.register, "ledger": inputs.ledger}
     if inputs.params is not None:
         files["params"] = inputs.params

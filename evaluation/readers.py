@@ -384,6 +384,8 @@ def cell_text(value: object) -> str:
     if isinstance(value, pd.Timestamp | _dt.datetime):
         if pd.isna(value):
             return ""
+        if value.tzinfo is not None:  # an instant: shown as UK local time, never machine time
+            value = pd.Timestamp(value).tz_convert("Europe/London").tz_localize(None)
         if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
             return value.strftime("%Y-%m-%d")
         return value.isoformat(sep=" ")
@@ -549,7 +551,7 @@ def _read_parquet(p: Path, source: str, max_bytes: int) -> tuple[pd.DataFrame, i
             f"the Parquet file is corrupt or not Parquet ({type(exc).__name__}: {exc})",
             expected="a Parquet file",
         ) from exc
-    keep = [n for n in table.column_names if not str(n).startswith("__index_level_")]
+    keep = [i for i, n in enumerate(table.column_names) if not str(n).startswith("__index_level_")]
     table = table.select(keep)
     bad_types = [
         f.name

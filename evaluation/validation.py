@@ -40,9 +40,11 @@ from evaluation.periods import (
 from evaluation.periods import (
     FREQUENCIES,
     Frequency,
+    column_frequency,
     detect_frequency,
     format_period,
     frequency_of,
+    label_frequencies,
     parse_period,
     period_of_date,
 )
@@ -618,8 +620,7 @@ def _panel_periods(
 ) -> tuple[list[str | None], Frequency | None]:
     values = frame[PERIOD].tolist()
     labels: list[str | None] = [None] * len(values)
-    freqs: list[Frequency | None] = [None] * len(values)
-    renamed: dict[tuple[str, str], list[int]] = defaultdict(list)
+    options: list[tuple[Frequency, ...]] = [()] * len(values)
     for i, raw in enumerate(values):
         row = i + 2
         if blank[i] or (row, PERIOD) in col.skip:
@@ -628,45 +629,61 @@ def _panel_periods(
         if not text:
             col.add("period is blank", row=row, column=PERIOD, expected=PERIOD_EXPECTED)
             continue
-        f = detect_frequency(text)
-        if f is None:
+        found = label_frequencies(text)
+        if not found:
             col.add(
                 "not a period label", row=row, column=PERIOD, value=raw, expected=_period_hint(text)
             )
             continue
-        label = format_period(parse_period(text))
-        if label != raw:
-            renamed[(raw, label)].append(row)
-        labels[i] = label
-        freqs[i] = f
-    for (old, new), rows in renamed.items():
-        col.transformed(
-            f"period {old!r} read as {new!r} (rows {_rows_text(rows)})", column=PERIOD, row=rows[0]
-        )
-    found: list[Frequency] = [f for f in freqs if f is not None]
-    if not found:
+        options[i] = found
+    readable = [v.strip() for v, o in zip(values, options, strict=True) if o]
+    if not readable:
         return labels, frequency
-    if frequency is None:
-        counts = {f: found.count(f) for f in FREQUENCIES if f in found}
-        majority: Frequency = max(counts, key=lambda f: counts[f])
-        frequency = majority
-        if len(counts) > 1:
-            summary = ", ".join(f"{n} {f}" for f, n in counts.items())
+    given = frequency
+    frequency = column_frequency(readable, frequency)
+    assert frequency is not None  # at least one readable label
+    counts = {f: sum(1 for o in options if o and o[0] == f) for f in FREQUENCIES}
+    counts = {f: n for f, n in counts.items() if n}
+    others = [i for i, o in enumerate(options) if o and frequency not in o]
+    if given is None and others:
+        summary = ", ".join(f"{n} {f}" for f, n in counts.items())
+        col.add(
+            f"periods of mixed frequency ({summary}); one frequency per file",
+            column=PERIOD,
+            expected=f"{frequency} periods throughout",
+        )
+    ambiguous = [i + 2 for i, o in enumerate(options) if len(o) > 1]
+    if ambiguous and given is None:
+        other = "month" if frequency == "fy" else "fy"
+        col.add(
+            f"{len(ambiguous)} labels such as {values[ambiguous[0] - 2].strip()!r} could be a "
+            f"month or a financial year; read as {frequency} periods, the frequency that "
+            f"reads the whole column (give the frequency, e.g. --freq {other}, to change it)",
+            column=PERIOD,
+            row=ambiguous[0],
+            severity="info",
+        )
+    renamed: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, o in enumerate(options):
+        if not o:
+            continue
+        if frequency not in o:
             col.add(
-                f"periods of mixed frequency ({summary}); one frequency per file",
-                column=PERIOD,
-                expected=f"{frequency} periods throughout",
-            )
-    for i, f in enumerate(freqs):
-        if f is not None and f != frequency:
-            col.add(
-                f"a {f} period in a {frequency} panel (one frequency per file)",
+                f"a {o[0]} period in a {frequency} panel (one frequency per file)",
                 row=i + 2,
                 column=PERIOD,
                 value=values[i],
                 expected=f"a {frequency} period",
             )
-            labels[i] = None
+            continue
+        label = format_period(parse_period(values[i].strip(), frequency))
+        if label != values[i]:
+            renamed[(values[i], label)].append(i + 2)
+        labels[i] = label
+    for (old, new), rows in renamed.items():
+        col.transformed(
+            f"period {old!r} read as {new!r} (rows {_rows_text(rows)})", column=PERIOD, row=rows[0]
+        )
     return labels, frequency
 
 
@@ -706,7 +723,7 @@ def _panel_balance(out: pd.DataFrame, col: _Collector, freq: Frequency) -> None:
     valid = out[FORCE].notna() & out[PERIOD].notna()
     if not valid.any():
         return
-    periods = {p: parse_period(p) for p in out.loc[valid, PERIOD].unique()}
+    periods = {p: parse_period(p, freq) for p in out.loc[valid, PERIOD].unique()}
     lo = min(periods.values(), key=lambda v: v.ordinal)
     hi = max(periods.values(), key=lambda v: v.ordinal)
     full = [format_period(lo + k) for k in range(hi.ordinal - lo.ordinal + 1)]
@@ -1125,7 +1142,8 @@ def validate_pilots(
     col = _Collector(source)
     panel_forces = set(panel[FORCE].dropna())
     labels = [p for p in panel[PERIOD].dropna().unique()]
-    periods = [parse_period(p) for p in labels]
+    freq = column_frequency(labels)
+    periods = [parse_period(p, freq) for p in labels] if freq is not None else []
     freqs = {frequency_of(p) for p in periods}
     first = min(periods, key=lambda v: v.ordinal) if len(freqs) == 1 else None
     last = max(periods, key=lambda v: v.ordinal) if len(freqs) == 1 else None

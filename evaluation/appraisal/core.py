@@ -92,6 +92,13 @@ def pilot_frame(
             raise AppraisalError(
                 f"go_live: no go-live year for ledger force(s) {', '.join(missing)}"
             )
+        uncosted = sorted(set(live) - set(ledger["force"]))
+        if uncosted:  # benefits are never counted without the costs that bought them
+            raise AppraisalError(
+                f"pilot force(s) {', '.join(uncosted)} have a go-live date but no rows in the "
+                "cost ledger: their benefits would be counted without their costs; add their "
+                "costs to the ledger or remove them from the register"
+            )
     evidence = max(fy_start(outturn_end) - fy_start(g) + 1 for g in live.values())
     return PilotFrame(
         years,

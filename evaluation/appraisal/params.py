@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 import tomllib
 from collections.abc import Mapping
@@ -305,11 +306,29 @@ def params_from_dict(
 ) -> ParameterSet:
     """Build a :class:`ParameterSet` from a parsed TOML document (merged onto the defaults)."""
     user = _thaw(doc)
+    from evaluation.appraisal._keys import unknown_keys
+
+    if label != f"{_DEFAULT_NAME} (bundled)":  # a user's file: no key may be silently ignored
+        bundled = _read_toml(default_params_path(), f"{_DEFAULT_NAME}.toml (bundled)")
+        misspelt = unknown_keys(
+            {k: v for k, v in user.items() if k in _SECTIONS},
+            {**{s: {} for s in _SECTIONS}, **bundled},
+        )
+        if misspelt:
+            raise AppraisalError(
+                f"parameter set {label} has keys the appraisal does not know (they would be "
+                "ignored and the defaults used):\n" + "\n".join(f"  - {m}" for m in misspelt)
+            )
     unknown = sorted(set(user) - set(_SECTIONS))
     if unknown:
         raise AppraisalError(
             f"{label}: unknown section(s) {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(_SECTIONS)}"
+            + "".join(
+                f" (did you mean {m[0]!r} for {u!r}?)"
+                for u in unknown
+                if (m := difflib.get_close_matches(u, _SECTIONS, n=1))
+            )
         )
     if merge_defaults:
         base = _read_toml(default_params_path(), f"{_DEFAULT_NAME}.toml (bundled)")

@@ -12,7 +12,7 @@ import pandas as pd
 from evaluation.errors import ConfigError, DataError
 from evaluation.estimate import CONTROLS, INFERENCE_NAMES, METHODS, estimate
 from evaluation.outcomes import SCALES
-from evaluation.panel import attach_cohorts
+from evaluation.panel import attach_cohorts, require_columns
 from evaluation.readers import read_table
 from evaluation.results import DidResult
 
@@ -96,12 +96,15 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
         if col in df.columns:
             df[col] = _integers_if_possible(df[col])
     if register is not None:
-        reg = read_table(register)
+        from evaluation.ingest import load_register
+
+        reg = load_register(register)
         if args.cohort in df.columns:
             raise ConfigError(
                 f"the panel already has a {args.cohort!r} column; give --register or the column"
             )
-        df = attach_cohorts(df, reg.frame, force=args.unit, period=args.time, out=args.cohort)
+        require_columns(df, [args.unit, args.time], raw.source)
+        df = attach_cohorts(df, reg, force=args.unit, period=args.time, out=args.cohort)
     return df, raw.source
 
 
