@@ -25,10 +25,10 @@ from evaluation.appraisal.costs import (
     observed_refresh_ratios,
 )
 from evaluation.appraisal.effects import EffectsTable
-from evaluation.appraisal.measures import present_values, summarise
+from evaluation.appraisal.measures import summarise
 from evaluation.appraisal.params import ParameterSet
 from evaluation.appraisal.results import RolloutResult, Uncertainty
-from evaluation.appraisal.uncertainty import LinearView, analyse
+from evaluation.appraisal.uncertainty import LinearView, analyse, recompute_values
 from evaluation.errors import AppraisalError
 
 __all__ = ["cost_profile", "project_rollout", "rollout_drivers"]
@@ -225,8 +225,8 @@ def project_rollout(
     costs, bens = lines(params, effects)
     summary, by_year = summarise(costs, bens, params, years=years, base_year=start, view="rollout")
 
-    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float]:
-        return present_values(*lines(p, e))
+    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float, float]:
+        return recompute_values(*lines(p, e))
 
     view = LinearView.from_tables(costs, bens, params, years)
     if not uncertainty:

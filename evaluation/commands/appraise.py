@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.appraisal import Appraisal, appraise, load_effects, load_params
-from evaluation.appraisal.results import Summary
+from evaluation.appraisal.results import Summary, Uncertainty
 from evaluation.errors import AppraisalError
 
 __all__ = ["add_arguments", "format_report", "run"]
@@ -180,6 +180,41 @@ def _headline(s: Summary) -> list[str]:
     ]
 
 
+def _decision_uncertainty(unc: Uncertainty) -> list[str]:
+    """Monte Carlo, scenarios and switching values of the go-forward (decision) view."""
+    out: list[str] = []
+    mc = unc.monte_carlo
+    if mc is not None:
+        out.append(
+            f"  Monte Carlo ({mc.draws:,} draws, effects {mc.effect_distribution}): NPSV P10 "
+            f"{_m(mc.p10)}, P50 {_m(mc.p50)}, P90 {_m(mc.p90)}; P(NPSV > 0) = "
+            f"{mc.prob_positive:.3f}"
+        )
+    if len(unc.scenarios):
+        out.append(
+            "  Scenarios: "
+            + "; ".join(
+                f"{r['scenario']} NPSV {_m(r['npsv'])} (BCR {_r(r['bcr'])})"
+                for r in unc.scenarios.to_dict("records")
+            )
+        )
+    if len(unc.switching_values):
+        out.append("  Switching values of the go-forward NPSV:")
+        out.append(
+            _table(
+                unc.switching_values,
+                {
+                    "input": "s",
+                    "central": "g",
+                    "switching_value": "g",
+                    "change_pct": "pct",
+                    "note": "s",
+                },
+            )
+        )
+    return out
+
+
 def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None) -> str:
     """Return the text report of an appraisal."""
     s = result.summary
@@ -207,6 +242,9 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             f"discounted to {g.discount_base_year})"
         )
         out.extend(_headline(g))
+        gu = result.go_forward_uncertainty
+        if gu is not None:
+            out.extend(_decision_uncertainty(gu))
     out.append("")
     out.append("Year by year (GBP real; PV at the ex-post discount base)")
     out.append(
@@ -311,6 +349,8 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             f"  Normal approximation, effects' sampling error only: P(NPSV > 0) = "
             f"{mc.analytic_prob_positive:.3f}"
         )
+        if mc.effect_distribution_note:
+            out.append(f"  {mc.effect_distribution_note}")
         out.append(
             "  P(paid back by the end of year): "
             + ", ".join(
