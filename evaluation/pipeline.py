@@ -33,13 +33,14 @@ from evaluation.ingest import (
     load_register,
 )
 from evaluation.outcomes import natural_units
+from evaluation.outputs import MANIFEST, atomic_output_dir
 from evaluation.panel import Panel, attach_cohorts
 from evaluation.provenance import manifest
 from evaluation.results import DidResult
 from evaluation.schema import load_metrics
 from evaluation.validation import validate_pilots
 
-__all__ = ["PipelineInputs", "PipelineResult", "run_pipeline", "write_outputs"]
+__all__ = ["PipelineInputs", "PipelineResult", "input_paths", "run_pipeline", "write_outputs"]
 
 DEFAULT_SEED = 20260401
 
@@ -223,20 +224,33 @@ def run_pipeline(inputs: PipelineInputs) -> PipelineResult:
     )
 
 
+def input_paths(inputs: PipelineInputs) -> list[Path]:
+    """Return the input files of a run (outputs may never replace them)."""
+    return [p for p in (inputs.panel, inputs.register, inputs.ledger, inputs.params) if p]
+
+
 def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
-    """Write effects, estimates, appraisal and the manifest as CSV/JSON into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "effects": out_dir / "effects.csv",
-        "estimates": out_dir / "estimates.json",
-        "appraisal": out_dir / "appraisal.json",
-        "manifest": out_dir / "manifest.json",
+    """Write effects, estimates, appraisal and the manifest as CSV/JSON into ``out_dir``.
+
+    The set is written atomically (:func:`evaluation.outputs.atomic_output_dir`): into a
+    temporary sibling folder, the manifest last, then moved into place; an interruption leaves
+    the previous set untouched. ``out_dir`` may not hold an input.
+    """
+    out_dir = Path(out_dir)
+    names = {
+        "effects": "effects.csv",
+        "estimates": "estimates.json",
+        "appraisal": "appraisal.json",
+        "manifest": MANIFEST,
     }
-    result.effects.to_csv(paths["effects"], index=False, float_format="%.6f")
-    paths["estimates"].write_text(
-        json.dumps({m: r.to_dict() for m, r in result.results.items()}, indent=2),
-        encoding="utf-8",
-    )
-    paths["appraisal"].write_text(json.dumps(result.appraisal.to_dict(), indent=2), "utf-8")
-    paths["manifest"].write_text(json.dumps(result.manifest, indent=2), encoding="utf-8")
-    return paths
+    with atomic_output_dir(out_dir, inputs=input_paths(result.inputs)) as tmp:
+        result.effects.to_csv(tmp / names["effects"], index=False, float_format="%.6f")
+        (tmp / names["estimates"]).write_text(
+            json.dumps({m: r.to_dict() for m, r in result.results.items()}, indent=2),
+            encoding="utf-8",
+        )
+        (tmp / names["appraisal"]).write_text(
+            json.dumps(result.appraisal.to_dict(), indent=2), "utf-8"
+        )
+        (tmp / names["manifest"]).write_text(json.dumps(result.manifest, indent=2), "utf-8")
+    return {key: out_dir / name for key, name in names.items()}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -46,6 +47,7 @@ __all__ = [
     "cell_text",
     "is_formula",
     "read_table",
+    "read_text_file",
 ]
 
 FileFormat = Literal["csv", "xlsx", "parquet"]
@@ -167,7 +169,9 @@ def read_table(
     if not p.exists():
         raise _fail(source, f"file not found: {p}")
     if not p.is_file():
-        raise _fail(source, "not a file")
+        raise _fail(source, "not a file (a folder?)", expected="a .csv, .xlsx or .parquet file")
+    if not os.access(p, os.R_OK):
+        raise _fail(source, "the file cannot be read (permission denied)")
     size = p.stat().st_size
     if size == 0:
         raise _fail(source, "the file is empty (0 bytes)", expected="a header row and data rows")
@@ -212,6 +216,73 @@ def read_table(
     return RawTable(
         frame=frame, source=source, format=fmt, sheet=sheet_used, problems=tuple(problems)
     )
+
+
+def read_text_file(path: str | Path, what: str, *, max_bytes: int = 10 * 1024 * 1024) -> str:
+    """Read a small UTF-8 text file (a parameter file, an effects table), refusing bad ones.
+
+    Refused with a :class:`~evaluation.errors.DataError` naming the file (and, for bad bytes,
+    the line): a missing file, a folder, a file that cannot be read (permissions), one over
+    ``max_bytes``, binary content (NUL bytes), UTF-16 text and text that is not UTF-8. A UTF-8
+    byte-order mark is accepted and removed.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What the file is, for messages (``"parameter file"``).
+    max_bytes
+        Largest size accepted (default 10 MB).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "p.toml"
+    >>> _ = p.write_bytes("name = 'caf\u00e9'".encode("latin-1"))
+    >>> try:
+    ...     read_text_file(p, "parameter file")
+    ... except DataError as exc:
+    ...     print(exc.problems[0])
+    p.toml, row 1: not UTF-8 text (byte 12); save it as UTF-8 (got 'byte 0xe9'; expected UTF-8 text)
+    """
+    p = Path(path)
+    source = p.name
+    if not p.exists():
+        raise _fail(source, f"{what} not found: {p}")
+    if not p.is_file():
+        raise _fail(source, f"the {what} is not a file (a folder?)")
+    if not os.access(p, os.R_OK):
+        raise _fail(source, f"the {what} cannot be read (permission denied)")
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise _fail(
+            source,
+            f"the {what} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit",
+        )
+    with p.open("rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail(source, f"the {what} is UTF-16 text; save it as UTF-8", expected="UTF-8 text")
+    if b"\x00" in data:
+        raise _fail(source, f"the {what} is a binary file (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"cannot read {source}: the {what} is not UTF-8 text (line {line}, byte "
+            f"{exc.start + 1}); save it as UTF-8",
+            [
+                Problem(
+                    f"not UTF-8 text (byte {exc.start + 1}); save it as UTF-8",
+                    file=source,
+                    row=line,
+                    value=f"byte 0x{data[exc.start]:02x}",
+                    expected="UTF-8 text",
+                )
+            ],
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------

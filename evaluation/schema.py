@@ -594,11 +594,14 @@ def load_metrics(path: str | Path | None = None) -> Mapping[str, Metric]:
     """
     if path is None:
         return _load_default_metrics()
+    from evaluation.errors import DataError
+    from evaluation.readers import read_text_file
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read metrics file {p.name}: {exc}") from exc
+        text = read_text_file(p, "metrics file")
+    except DataError as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from exc
     return _parse_metrics(text, p.name)
 
 
