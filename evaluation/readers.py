@@ -316,8 +316,36 @@ def _check_text_file(p: Path, source: str) -> None:
                 )
 
 
+def _check_delimiter(p: Path, source: str) -> None:
+    """Refuse semicolon- or tab-separated files (with the fix) before they are misread."""
+    with p.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+        if first.count(sep) >= 1 and first.count(sep) > first.count(","):
+            hint = (
+                " (a semicolon file usually has decimal commas too: 1,5 for 1.5)"
+                if sep == ";"
+                else ""
+            )
+            raise DataError(
+                f"cannot read {source}: its columns are separated by {name}, not commas{hint}; "
+                "save it as 'CSV UTF-8 (Comma delimited)', with decimal points",
+                [
+                    Problem(
+                        f"the header row is separated by {name}, not commas{hint}",
+                        file=source,
+                        row=1,
+                        value=first[:80],
+                        expected="comma-separated columns (CSV UTF-8, Comma delimited)",
+                    )
+                ],
+            )
+
+
 def _read_csv(p: Path, source: str) -> tuple[pd.DataFrame, int]:
     _check_text_file(p, source)
+    _check_delimiter(p, source)
     try:
         data = pd.read_csv(
             p,
@@ -343,12 +371,17 @@ def _read_csv(p: Path, source: str) -> tuple[pd.DataFrame, int]:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
         if m:
             line = int(m.group(2))
+            title = (
+                "; is row 1 a title above the header? Delete any rows above the header"
+                if int(m.group(1)) == 1 and int(m.group(3)) > 1
+                else ""
+            )
             raise DataError(
                 f"cannot read {source}: row {line} has {m.group(3)} fields, the header "
-                f"has {m.group(1)}",
+                f"has {m.group(1)}{title}",
                 [
                     Problem(
-                        f"row has {m.group(3)} fields, the header has {m.group(1)}",
+                        f"row has {m.group(3)} fields, the header has {m.group(1)}{title}",
                         file=source,
                         row=line,
                         value=m.group(3),
@@ -392,6 +425,18 @@ def _frame_from_rows(
     if width == 0:
         raise _fail(source, "the file has no header row", expected="a header row of column names")
     problems = []
+    named = [h for h in header if h]
+    if len(named) == 1 and width > 2 and header[0]:
+        problems.append(
+            Problem(
+                f"row 1 has one filled cell ({header[0]!r}) and {width - 1} blank ones: is it a "
+                "title above the header? Delete any rows above the header row",
+                file=source,
+                row=1,
+                value=header[0],
+                expected="the header row (column names) as row 1",
+            )
+        )
     for j, h in enumerate(header):
         if h == "":
             problems.append(

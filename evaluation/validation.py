@@ -428,7 +428,9 @@ def _parse_numbers(
             continue
         text = raw_values[i]
         hint = "a number"
-        if re.fullmatch(r"[+-]?[\d,]+(\.\d*)?", text.strip()):
+        if re.fullmatch(r"[+-]?\d+,(\d{1,2}|\d{4,})", text.strip()):
+            hint = "a number with a decimal point (1.5, not 1,5)"
+        elif re.fullmatch(r"[+-]?[\d,]+(\.\d*)?", text.strip()):
             hint = "a number without thousands separators"
         elif text.strip().startswith(("£", "$", "€")):
             hint = "a number without a currency sign"
