@@ -37,6 +37,7 @@ from evaluation.outputs import MANIFEST, atomic_output_dir
 from evaluation.panel import Panel, attach_cohorts
 from evaluation.provenance import manifest
 from evaluation.results import DidResult
+from evaluation.safety import neutralise_frame
 from evaluation.schema import load_metrics
 from evaluation.validation import validate_pilots
 
@@ -244,7 +245,9 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
         "manifest": MANIFEST,
     }
     with atomic_output_dir(out_dir, inputs=input_paths(result.inputs)) as tmp:
-        result.effects.to_csv(tmp / names["effects"], index=False, float_format="%.6f")
+        neutralise_frame(result.effects).to_csv(
+            tmp / names["effects"], index=False, float_format="%.6f"
+        )
         (tmp / names["estimates"]).write_text(
             json.dumps({m: r.to_dict() for m, r in result.results.items()}, indent=2),
             encoding="utf-8",

@@ -12,9 +12,10 @@ reader refuses, with a :class:`~evaluation.errors.DataError` naming the file:
 * corrupt Parquet files and Parquet files that would decompress past the limit.
 
 Formula cells (Excel formulas, and text starting with ``=``, ``+``, ``-`` or ``@`` that a
-spreadsheet would run as a formula, e.g. ``=cmd|' /C calc'!A0``) are never evaluated: each is
-reported in :attr:`RawTable.problems` with its row and column, and the loaders raise them.
-``-5`` and ``+5`` are numbers, not formulas.
+spreadsheet would run as a formula, e.g. ``=cmd|' /C calc'!A0`` or ``-2+3+cmd|' /C calc'!A0``)
+are never evaluated: each is reported in :attr:`RawTable.problems` with its row and column, and
+the loaders raise them. ``-5`` and ``+5`` (plain numbers) are not formulas; the rule is
+:func:`evaluation.safety.starts_like_formula`, the one the output neutraliser uses.
 
 Row numbers are those a spreadsheet user sees: the header is row 1 and the first data row is
 row 2. Parquet files have no visible rows; their row number is also the 0-based record index
@@ -117,12 +118,16 @@ def is_formula(text: str) -> bool:
 
     Examples
     --------
-    >>> is_formula("=cmd|' /C calc'!A0"), is_formula("@SUM(A1)"), is_formula("-2+3")
-    (True, True, False)
+    >>> is_formula("=cmd|' /C calc'!A0"), is_formula("@SUM(A1)"), is_formula("-2+3+cmd|x")
+    (True, True, True)
     >>> is_formula("-5"), is_formula("+.5"), is_formula("-x"), is_formula("Kent")
     (False, False, True, False)
     """
-    return bool(FORMULA_PATTERN.match(text))
+    if FORMULA_PATTERN.match(text):
+        return True
+    from evaluation.safety import starts_like_formula  # the one rule shared with the outputs
+
+    return starts_like_formula(text.lstrip("\t\r"))
 
 
 def read_table(

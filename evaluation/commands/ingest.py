@@ -17,6 +17,7 @@ from evaluation.cases import CASE_COLUMNS, aggregate_cases
 from evaluation.errors import ConfigError
 from evaluation.outputs import atomic_output_file, check_output_file
 from evaluation.periods import FREQUENCIES
+from evaluation.safety import neutralise_frame
 
 __all__ = ["add_arguments", "parse_column_map", "run", "write_panel"]
 
@@ -84,7 +85,7 @@ def write_panel(panel: pd.DataFrame, out: Path, *, inputs: Sequence[Path] = ()) 
     """
     with atomic_output_file(out, inputs=inputs, suffixes=_CSV + _PARQUET) as tmp:
         if out.suffix.lower() in _CSV:
-            panel.to_csv(tmp, index=False, na_rep="")
+            neutralise_frame(panel).to_csv(tmp, index=False, na_rep="")
         else:
             panel.to_parquet(tmp, index=False)
 
