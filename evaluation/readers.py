@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "FORMULA_PATTERN",
     "MAX_COMPRESSION_RATIO",
+    "MAX_XLSX_UNCOMPRESSED",
     "SUPPORTED_EXTENSIONS",
     "FileFormat",
     "RawTable",
@@ -62,6 +63,9 @@ SUPPORTED_EXTENSIONS: Mapping[str, FileFormat] = {
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 #: Largest compression ratio of one member of an .xlsx (zip) archive larger than 1 MB.
 MAX_COMPRESSION_RATIO = 100.0
+#: A workbook may expand to at most this many bytes (512 MB): XML cells take several times
+#: their size in memory once parsed, so a larger sheet belongs in CSV or Parquet.
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
 #: An uncompressed workbook or Parquet file may be at most this many times ``max_bytes``.
 _UNCOMPRESSED_FACTOR = 10
 _RATIO_MIN_BYTES = 1024 * 1024
@@ -623,12 +627,13 @@ def _check_zip(p: Path, source: str, max_bytes: int) -> None:
             expected="an .xlsx workbook",
         )
     total = sum(i.file_size for i in infos)
-    limit = _UNCOMPRESSED_FACTOR * max_bytes
+    limit = min(_UNCOMPRESSED_FACTOR * max_bytes, MAX_XLSX_UNCOMPRESSED)
     if total > limit:
         raise _fail(
             source,
             f"the workbook would expand to {total / 1e6:.0f} MB, over the limit of "
-            f"{limit / 1e6:.0f} MB (a zip bomb?); not opened",
+            f"{limit / 1e6:.0f} MB (a zip bomb? a sheet this large belongs in CSV or Parquet); "
+            "not opened",
         )
     for info in infos:
         if info.file_size > _RATIO_MIN_BYTES:

@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -31,6 +33,8 @@ import pandas as pd
 __all__ = [
     "FORMULA_START",
     "PLAIN_NUMBER",
+    "json_safe",
+    "json_text",
     "neutralise_cell",
     "neutralise_frame",
     "neutralise_json",
@@ -87,3 +91,36 @@ def neutralise_json(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [neutralise_json(v) for v in obj]
     return obj
+
+
+def json_safe(obj: Any) -> Any:
+    """Return a JSON-like structure with non-finite numbers (NaN, inf) as ``None``.
+
+    JSON has no NaN: ``json.dumps`` would write a bare ``NaN`` that strict parsers (and
+    spreadsheets importing JSON) reject. Missing values become ``null``.
+
+    Examples
+    --------
+    >>> json_safe({"bcr": float("nan"), "x": [1.5, float("inf")], "n": 3})
+    {'bcr': None, 'x': [1.5, None], 'n': 3}
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
+        return json_safe(obj.item())  # a numpy scalar
+    return obj
+
+
+def json_text(obj: Any, *, indent: int | None = 2) -> str:
+    """Return strict JSON text of ``obj`` (``null`` for NaN and inf; never a bare ``NaN``).
+
+    Examples
+    --------
+    >>> json_text({"p": float("nan")}, indent=None)
+    '{"p": null}'
+    """
+    return json.dumps(json_safe(obj), indent=indent, allow_nan=False, default=str)

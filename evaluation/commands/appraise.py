@@ -8,7 +8,6 @@ results as JSON; otherwise a text report is printed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from evaluation.appraisal.results import Summary
 from evaluation.commands._options import MAX_DRAWS, count, seed
 from evaluation.errors import AppraisalError
 from evaluation.outputs import atomic_output_file, check_output_file
+from evaluation.safety import json_text
 
 __all__ = ["add_arguments", "format_report", "run"]
 
@@ -110,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.out is not None:
         with atomic_output_file(args.out, inputs=inputs, create_parents=True) as tmp:
-            tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+            tmp.write_text(json_text(payload), encoding="utf-8")
     if args.json:
-        print(json.dumps(payload, indent=2))
+        print(json_text(payload))
     else:
         print(format_report(result, inputs=payload["inputs"]))
         if args.out is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from evaluation.outcomes import SCALES
 from evaluation.panel import attach_cohorts, require_columns
 from evaluation.readers import read_table
 from evaluation.results import DidResult
+from evaluation.safety import json_text
 
 __all__ = ["add_arguments", "format_result", "run"]
 
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         doc = result.to_dict()
         if natural is not None:
             doc["natural_units"] = natural
-        print(json.dumps(doc, indent=2))
+        print(json_text(doc))
     else:
         print(format_result(result))
         if natural is not None:

@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 120, "display.max_columns", 10):
         print(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
     warnings = sorted({w for r in result.results.values() for w in r.warnings})
+    warnings = [*result.notes, *warnings]
     if warnings:
         print("\nwarnings:")
         for w in warnings:
