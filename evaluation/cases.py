@@ -806,6 +806,14 @@ def aggregate_cases(
                 as_of=as_of_date,
                 cap=max_listed,
             )
+        except duckdb.OutOfMemoryException as exc:
+            limit = f" of {memory_limit}" if memory_limit else ""
+            raise ConfigError(
+                f"{source}: DuckDB ran out of memory (memory limit{limit}); raise the limit "
+                f"with --memory-limit (e.g. 2GB): {str(exc).splitlines()[0]}"
+            ) from None
+        except _READ_ERRORS as exc:  # a file damaged past its start fails only when scanned
+            raise _read_error(exc, source) from None
         finally:
             con.close()
 

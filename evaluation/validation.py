@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import DataError, Problem, check_option
+from evaluation.errors import DataError, Problem, capped_lines, check_option
 from evaluation.periods import (
     EXPECTED as PERIOD_EXPECTED,
 )
@@ -185,10 +185,10 @@ class ValidationReport:
         lines = [
             f"{head} -- {status}: {c['error']} errors, {c['warning']} warnings, {c['info']} notes"
         ]
-        for p in self.problems[:max_lines]:
-            lines.append(f"  {p.severity.upper():<8}{p}")
-        if len(self.problems) > max_lines:
-            lines.append(f"  ... and {len(self.problems) - max_lines} more")
+        for severity in ("error", "warning", "info"):
+            these = [p for p in self.problems if p.severity == severity]
+            tag = f"  {severity.upper():<8}"
+            lines.extend(capped_lines(these, limit=max_lines, prefix=tag))
         if self.transformations:
             lines.append("  transformations applied:")
             lines.extend(f"    - {t}" for t in self.transformations)
@@ -428,7 +428,9 @@ def _parse_numbers(
             continue
         text = raw_values[i]
         hint = "a number"
-        if re.fullmatch(r"[+-]?[\d,]+(\.\d*)?", text.strip()):
+        if re.fullmatch(r"[+-]?\d+,(\d{1,2}|\d{4,})", text.strip()):
+            hint = "a number with a decimal point (1.5, not 1,5)"
+        elif re.fullmatch(r"[+-]?[\d,]+(\.\d*)?", text.strip()):
             hint = "a number without thousands separators"
         elif text.strip().startswith(("£", "$", "€")):
             hint = "a number without a currency sign"
@@ -465,6 +467,34 @@ def _parse_numbers(
                     expected="a value >= 0 (or pass allow_negative for this column)",
                 )
     return values
+
+
+#: A value this many times (the column's median absolute value + 1) is implausible (warned).
+EXTREME_FACTOR = 1000.0
+#: A ledger line above this amount is implausible for one force's digital team (warned).
+EXTREME_AMOUNT_GBP = 1e9
+
+
+def _extreme_values(
+    values: np.ndarray, column: str, raw: Sequence[str], col: _Collector, *, limit: float = 0.0
+) -> None:
+    """Warn about implausibly large values (a 1e15 typed for 15): reported, never changed."""
+    finite = np.isfinite(values)
+    if not finite.any():
+        return
+    typical = float(np.median(np.abs(values[finite])))
+    threshold = limit or EXTREME_FACTOR * (typical + 1.0)
+    for i in np.flatnonzero(finite & (np.abs(np.nan_to_num(values)) > threshold)):
+        col.add(
+            f"implausibly large value: more than {threshold:,.0f}"
+            + ("" if limit else f" ({EXTREME_FACTOR:,.0f} x the column's typical size)")
+            + "; check it (a slip of the keyboard or of units?)",
+            row=int(i) + 2,
+            column=column,
+            value=raw[i],
+            expected=f"a value of the order of {typical:,.6g}" if not limit else None,
+            severity="warning",
+        )
 
 
 def _parse_date(text: str) -> pd.Timestamp | None:
@@ -601,6 +631,8 @@ def prepare_panel(
             nonnegative=bool(spec and spec.nonnegative),
             allow_negative=name in allow_neg,
         )
+    for name in metric_cols:
+        _extreme_values(out[name].to_numpy(dtype=float), name, frame[name].tolist(), col)
     unused = allow_neg - set(metric_cols)
     for name in sorted(unused):
         col.add(
@@ -1099,6 +1131,10 @@ def prepare_ledger(
             required=True,
         )
     out[AMOUNT_GBP] = amounts
+    if AMOUNT_GBP not in missing:
+        _extreme_values(
+            amounts, AMOUNT_GBP, frame[AMOUNT_GBP].tolist(), col, limit=EXTREME_AMOUNT_GBP
+        )
     basis: list[str | None] = [None] * n
     if PRICE_BASIS not in missing:
         basis = _price_basis(frame, col, blank)
@@ -1162,14 +1198,16 @@ def validate_pilots(
         if first is None or last is None or pd.isna(go):
             continue
         per = period_of_date(go, frequency_of(first))
-        if per.ordinal < first.ordinal:
+        if per.ordinal <= first.ordinal:
+            where = "in" if per.ordinal == first.ordinal else "before"
             col.add(
-                f"go-live {pd.Timestamp(go).date()} ({format_period(per)}) is before the panel's "
-                f"first period {format_period(first)}: no pre-pilot data",
+                f"go-live {pd.Timestamp(go).date()} ({format_period(per)}) is {where} the "
+                f"panel's first period {format_period(first)}: no pre-pilot data (a "
+                "difference-in-differences needs at least one period before go-live)",
                 row=row,
                 column=GO_LIVE,
                 value=str(pd.Timestamp(go).date()),
-                expected=f"a date from {format_period(first)} to {format_period(last)}",
+                expected=f"a date from {format_period(first + 1)} to {format_period(last)}",
             )
         elif per.ordinal > last.ordinal:
             col.add(
@@ -1181,4 +1219,15 @@ def validate_pilots(
                 expected=f"a date from {format_period(first)} to {format_period(last)}",
                 severity="warning",
             )
+    present = [f for f in register[FORCE].dropna() if f in panel_forces]
+    if len(present) == 1:
+        col.add(
+            f"only one pilot force ({present[0]}): the effect's standard error cannot be "
+            "estimated across pilots, so `pathfinder run` cannot appraise it; `pathfinder "
+            "estimate --inference` with a method for one treated unit may still work",
+            column=FORCE,
+            value=str(present[0]),
+            expected="two or more pilot forces",
+            severity="warning",
+        )
     return col.report("pilots", len(register), register.shape[1])

@@ -248,3 +248,93 @@ def test_ingest_then_validate_a_monthly_panel_from_2006(
     assert main(["ingest", str(cases), "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["validate", str(out)]) == 0, capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ untrusted text stays text
+def _effects_with_draws(folder: Path, name: str) -> Path:
+    lines = [
+        line
+        for line in (SAMPLE / "effects.csv").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    header, *rows = lines
+    path = folder / "effects.csv"
+    path.write_text(
+        "\n".join([header + ",draws", *(r + f",{name}" for r in rows)]) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/etc/passwd", "/dev/zero", "sub/draws.csv", "draws.txt", ".."]
+)
+def test_effects_draws_cannot_name_files_elsewhere(tmp_path: Path, name: str) -> None:
+    from evaluation.appraisal import load_effects
+
+    with pytest.raises(AppraisalError, match="draws"):
+        load_effects(_effects_with_draws(tmp_path, name))
+
+
+def test_effects_draws_link_and_oversized_refused(tmp_path: Path, monkeypatch) -> None:
+    import evaluation.appraisal.effects as effects_module
+    from evaluation.appraisal import load_effects
+
+    (tmp_path / "secret.csv").write_text("x\n1\n2\n")
+    (tmp_path / "draws.csv").symlink_to(tmp_path / "secret.csv")
+    with pytest.raises(AppraisalError, match="not a regular file"):
+        load_effects(_effects_with_draws(tmp_path, "draws.csv"))
+    (tmp_path / "draws.csv").unlink()
+    metrics = pd.read_csv(SAMPLE / "effects.csv", comment="#")["metric"].tolist()
+    draws = pd.DataFrame({m: [0.0, 1.0, 2.0] for m in metrics})
+    draws.to_csv(tmp_path / "draws.csv", index=False)
+    table = load_effects(_effects_with_draws(tmp_path, "draws.csv"))
+    assert table.draws is not None and len(table.draws) == 3
+    monkeypatch.setattr(effects_module, "MAX_DRAWS_BYTES", 10)
+    with pytest.raises(AppraisalError, match="limit"):
+        load_effects(_effects_with_draws(tmp_path, "draws.csv"))
+
+
+INJECTIONS = [
+    "=cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "+1+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+@pytest.mark.parametrize("text", INJECTIONS)
+def test_neutraliser_quotes_every_injection_form(text: str) -> None:
+    from evaluation import neutralise_cell
+
+    assert neutralise_cell(text) == "'" + text
+    assert neutralise_cell(neutralise_cell(text)) == "'" + text  # idempotent
+
+
+@pytest.mark.parametrize("text", ["-5", "+3.5", "1e-3", "-", "Kent", "2022-23", ""])
+def test_neutraliser_leaves_values_alone(text: str) -> None:
+    from evaluation import neutralise_cell
+
+    assert neutralise_cell(text) == text
+
+
+@pytest.mark.parametrize("text", INJECTIONS[1:3])
+def test_number_led_injections_are_input_errors(tmp_path: Path, text: str) -> None:
+    from evaluation.readers import read_table
+
+    path = tmp_path / "ledger.csv"
+    pd.DataFrame({"force": ["Kent"], "description": [text]}).to_csv(path, index=False)
+    problems = read_table(path).problems
+    assert any(p.column == "description" and p.row == 2 for p in problems)
+
+
+def test_csv_writers_neutralise_text(tmp_path: Path) -> None:
+    from evaluation.commands.ingest import write_panel
+
+    panel = pd.DataFrame({"force": INJECTIONS[:3], "period": ["2022-04"] * 3, "backlog": [1, 2, 3]})
+    out = tmp_path / "panel.csv"
+    write_panel(panel, out)
+    back = pd.read_csv(out, dtype=str)
+    assert back["force"].tolist() == ["'" + t for t in INJECTIONS[:3]]
+    assert back["backlog"].tolist() == ["1", "2", "3"]

@@ -1,4 +1,4 @@
-"""Check a user's parameter file for misspelt keys against the bundled parameter set.
+"""Checks of a user's parameter file: misspelt keys (errors) and implausible values (notes).
 
 A key the appraisal does not know would otherwise be ignored and its default used without a
 word (``valu = 520`` under ``[unit_values.outsourced_exam]`` leaves the price at 450). The
@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["unknown_keys"]
+if TYPE_CHECKING:  # pragma: no cover
+    from evaluation.appraisal.params import ParameterSet
+
+__all__ = ["PLAUSIBLE", "implausible_parameters", "unknown_keys"]
 
 #: Keys a parameter table may hold (those the parser reads), beyond the ones the defaults use.
 _PARAMETER_KEYS = frozenset(
@@ -100,4 +103,45 @@ def unknown_keys(user: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[s
     """
     out: list[str] = []
     _walk(user, defaults, "", _parameter_keys(defaults), out)
+    return out
+
+
+#: Plausible ranges: a value outside is reported (never changed). Rates are fractions.
+PLAUSIBLE: Mapping[str, tuple[float, float]] = {
+    "discount rate": (0.0, 0.15),
+    "optimism bias": (0.0, 3.0),
+    "appraisal period (years)": (1.0, 60.0),
+    "unit value": (0.0, 1e7),
+    "cost scale": (0.1, 10.0),
+}
+
+
+def implausible_parameters(params: ParameterSet) -> list[str]:
+    """Return a warning for each parameter outside :data:`PLAUSIBLE` (e.g. a rate of 100).
+
+    A discount rate of 100 (meant as 100%, or 3.5 meant as 3.5%) or an optimism bias of
+    1,200% is almost surely a typing slip; the appraisal runs, and says so in its notes.
+    """
+    out: list[str] = []
+
+    def check(what: str, key: str, value: float) -> None:
+        lo, hi = PLAUSIBLE[what]
+        if not lo <= value <= hi:
+            hint = " (rates are fractions: 0.035 for 3.5%)" if "rate" in what else ""
+            out.append(
+                f"IMPLAUSIBLE PARAMETER: {key} = {value:g} is outside the plausible {what} "
+                f"range {lo:g} to {hi:g}{hint}; check the parameter file"
+            )
+
+    for band in params.discount_bands:
+        check("discount rate", f"discounting.bands (from year {band.from_year}).rate", band.rate)
+    for category, bounds in params.ob_bounds.items():
+        for name, value in zip(("lower", "upper"), bounds, strict=True):
+            check("optimism bias", f"optimism_bias.categories.{category}.{name}", value)
+    check("appraisal period (years)", "settings.appraisal_period_years", params.period_years)
+    for name, param in params.unit_values.items():
+        if isinstance(param.value, int | float):
+            check("unit value", f"unit_values.{name}", float(param.value))
+    if isinstance(params.cost_scale.value, int | float):
+        check("cost scale", "uncertainty.cost_scale", float(params.cost_scale.value))
     return out

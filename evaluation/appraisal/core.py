@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from evaluation.appraisal._keys import implausible_parameters
 from evaluation.appraisal._years import fy_label, fy_start, fy_years
 from evaluation.appraisal.benefits import benefit_lines, check_lines_have_effects
 from evaluation.appraisal.costs import (
@@ -334,7 +335,7 @@ def appraise(
         uncertainty=unc,
         rollout=roll,
         assumptions=params.assumptions(),
-        notes=_notes(params, frame, eff, dropped, checked),
+        notes=(*_notes(params, frame, eff, dropped, checked), *implausible_parameters(params)),
         params_name=params.name,
         params_version=params.version,
         go_forward_uncertainty=gf_unc,

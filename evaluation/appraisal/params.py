@@ -267,11 +267,14 @@ def default_params_path(name: str = _DEFAULT_NAME) -> Path:
 
 
 def _read_toml(path: Path | str, label: str) -> dict[str, Any]:
+    from evaluation.errors import DataError
+    from evaluation.readers import read_text_file
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise AppraisalError(f"cannot read parameter file {p}: {exc.strerror or exc}") from exc
+        text = read_text_file(p, "parameter file")
+    except DataError as exc:  # missing, unreadable, binary, UTF-16, not UTF-8: one message
+        raise AppraisalError(str(exc).splitlines()[0]) from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

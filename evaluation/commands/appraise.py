@@ -8,7 +8,6 @@ results as JSON; otherwise a text report is printed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -17,7 +16,10 @@ import pandas as pd
 
 from evaluation.appraisal import Appraisal, appraise, load_effects, load_params
 from evaluation.appraisal.results import Summary, Uncertainty
+from evaluation.commands._options import MAX_DRAWS, count, seed
 from evaluation.errors import AppraisalError
+from evaluation.outputs import atomic_output_file, check_output_file
+from evaluation.safety import json_text
 
 __all__ = ["add_arguments", "format_report", "run"]
 
@@ -35,8 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pilot register giving go-live dates (default: the bundled one with the bundled "
         "ledger; otherwise each force's first year with a recurrent cost)",
     )
-    parser.add_argument("--seed", type=int, default=20260401, help="Monte Carlo seed")
-    parser.add_argument("--draws", type=int, help="Monte Carlo draws (default from parameters)")
+    parser.add_argument("--seed", type=seed, default=20260401, help="Monte Carlo seed")
+    parser.add_argument(
+        "--draws",
+        type=count(1, MAX_DRAWS, "--draws"),
+        help="Monte Carlo draws (default from parameters)",
+    )
     parser.add_argument("--no-rollout", action="store_true", help="skip the national rollout")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--out", type=Path, help="also write the JSON results to this file")
@@ -76,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
             raise AppraisalError(f"{label} {p} not found")
     if args.draws is not None and args.draws < 1:
         raise AppraisalError(f"--draws must be at least 1, got {args.draws}")
+    inputs = [Path(p) for p in (costs, effects_path, register, args.params) if p is not None]
+    if args.out is not None:  # before computing: a folder, a link, an input, read-only
+        check_output_file(args.out, inputs=inputs, create_parents=True)
     params = load_params(args.params)
     ledger = _load_ledger(costs)
     effects = load_effects(effects_path)
@@ -100,10 +109,10 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
     }
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        with atomic_output_file(args.out, inputs=inputs, create_parents=True) as tmp:
+            tmp.write_text(json_text(payload), encoding="utf-8")
     if args.json:
-        print(json.dumps(payload, indent=2))
+        print(json_text(payload))
     else:
         print(format_report(result, inputs=payload["inputs"]))
         if args.out is not None:
