@@ -39,8 +39,19 @@ __all__ = [
     "safe_csv_text",
 ]
 
-Kind = Literal["gbp_m", "gbp", "pct", "ratio", "p", "int", "num", "num1", "text"]
-KINDS: tuple[str, ...] = ("gbp_m", "gbp", "pct", "ratio", "p", "int", "num", "num1", "text")
+Kind = Literal["gbp_m", "gbp", "pct", "ratio", "p", "int", "num", "num1", "factor", "text"]
+KINDS: tuple[str, ...] = (
+    "gbp_m",
+    "gbp",
+    "pct",
+    "ratio",
+    "p",
+    "int",
+    "num",
+    "num1",
+    "factor",
+    "text",
+)
 
 #: Shorthand for a value that is not available (Analysis Function convention).
 MISSING = "[x]"
@@ -55,6 +66,7 @@ EXCEL_FORMATS: dict[str, str] = {
     "int": "#,##0",
     "num": "#,##0.00",
     "num1": "#,##0.0",
+    "factor": "0.000000",
     "text": "@",
 }
 
@@ -128,6 +140,8 @@ def format_value(x: Any, kind: str) -> str:
         return f"{float(x):,.2f}"
     if kind == "num1":
         return f"{float(x):,.1f}"
+    if kind == "factor":
+        return f"{float(x):.6f}"
     raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
 
 
