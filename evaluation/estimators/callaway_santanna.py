@@ -167,18 +167,26 @@ def _estimate(
         )
     if len(cells) == 0:
         raise EstimationError("no group-time cells can be estimated")
+    no_overlap: list[str] = []
     if X is None:
         att, psi, _ = att_unconditional(Y, cohort, cells, opt.anticipation)
     else:
         names = [
             f"ATT({labels(g)}, {labels(t)})" for g, t in zip(cells.group, cells.time, strict=True)
         ]
-        att, psi, _ = att_covariates(Y, X, cohort, cells, opt.anticipation, opt.estimation, names)
-    missing = ~np.isfinite(att)
-    if missing.any():
-        notes.append(
-            f"{int(missing.sum())} group-time cell(s) have no comparison units and are left out"
+        att, psi, _, no_overlap = att_covariates(
+            Y, X, cohort, cells, opt.anticipation, opt.estimation, names
         )
+        if no_overlap:
+            notes.append(
+                f"overlap condition violated (a preliminary propensity score of at least 0.999, "
+                f"as R did): {len(no_overlap)} group-time cell(s) left missing and out of every "
+                f"aggregate: {', '.join(no_overlap)}"
+            )
+    missing = ~np.isfinite(att)
+    n_other = int(missing.sum()) - len(no_overlap)
+    if n_other:
+        notes.append(f"{n_other} group-time cell(s) have no comparison units and are left out")
     aggs = {
         kind: aggregate(
             kind,
