@@ -92,3 +92,28 @@ def test_complete_separation_is_an_overlap_violation() -> None:
     res = fit_cs(panel, "y", estimation="dr", inference="cr1")
     assert res.group_time.loc[res.group_time["group"] == 5, "estimate"].isna().all()
     assert any("overlap condition violated" in w for w in res.warnings)
+
+
+# --------------------------------------------------------------------------- 2. weights
+def test_rademacher_is_the_multiplier_default_everywhere() -> None:
+    from evaluation.inference.multiplier import bootstrap_draws
+    from evaluation.studies import coverage_study
+
+    assert inspect.signature(bootstrap_draws).parameters["weights"].default == "rademacher"
+    assert inspect.signature(estimate).parameters["weights"].default == "rademacher"
+    assert inspect.signature(coverage_study).parameters["weights"].default == "rademacher"
+    assert InferenceSettings().weights == "rademacher"
+    psi = np.random.default_rng(1).normal(size=(30, 2))
+    draws = bootstrap_draws(psi, 50, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    v = rng.integers(0, 2, size=(50, 30)).astype(float) * 2.0 - 1.0
+    assert np.allclose(draws, v @ psi / 30, atol=1e-14)
+    # fit_cs without settings bootstraps with the same default
+    src = inspect.getsource(fit_cs)
+    assert 'InferenceSettings(weights="mammen")' not in src
+
+
+def test_docs_name_rademacher_as_the_multiplier_default() -> None:
+    text = (DOCS / "methods-cs.md").read_text()
+    assert "Mammen weights by default" not in text
+    assert re.search(r"Rademacher weights \(\+/-1\) by default", text)

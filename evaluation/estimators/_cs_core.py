@@ -29,7 +29,7 @@ from evaluation.errors import EstimationError
 __all__: list[str] = []  # private module: see callaway_santanna.py
 
 _TRIM_LEVEL = 0.995  # DRDID's default trimming of control propensity scores
-_OVERLAP_LEVEL = 0.999  # R did (compute.att_gt): a preliminary propensity score this high voids a cell
+_OVERLAP_LEVEL = 0.999  # R did (compute.att_gt): a preliminary score this high voids a cell
 
 
 @dataclass(frozen=True)

@@ -577,9 +577,9 @@ def fit_cs(
         inference on the simple ATT and the event study; unconditional, balanced panels).
         ``None``: :func:`evaluation.design.recommended_inference`.
     settings
-        Resampling settings (``reps``, ``level``, ``weights``, ``rng``). Without settings the
-        multiplier bootstrap uses Mammen weights (R's choice); with settings it uses
-        ``settings.weights``. Resampling methods need ``settings.rng``.
+        Resampling settings (``reps``, ``level``, ``weights``, ``rng``). The multiplier bootstrap
+        draws ``settings.weights``, Rademacher by default (as R ``did`` and ``csdid``).
+        Resampling methods need ``settings.rng``.
 
     Returns
     -------
@@ -623,7 +623,7 @@ def fit_cs(
         )
     check_option("inference", inference, INFERENCES)
     if settings is None:
-        settings = InferenceSettings(weights="mammen")
+        settings = InferenceSettings()
     if estimation == "unconditional":
         if covariates:
             raise ConfigError(

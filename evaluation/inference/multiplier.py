@@ -12,9 +12,10 @@ cluster, applied to cluster sums of ``psi``). This is R ``did``'s ``mboot``:
   draws of ``max_j |draw_j| / se_j``: they cover all k estimates jointly (event studies,
   group-time effects).
 
-Weights are Mammen's two-point distribution (R ``did``'s choice) or Rademacher, Webb's six-point
-or standard normal, from ``InferenceSettings.weights``. Draws are computed as a (B x n) weight
-matrix times the (n x k) influence matrix, in chunks of bounded memory.
+Weights are Rademacher (+/-1, the default everywhere: what R ``did`` draws in
+``BMisc::multiplier_bootstrap`` and what ``csdid`` draws), Mammen's two-point distribution,
+Webb's six-point or standard normal, from ``InferenceSettings.weights``. Draws are computed as a
+(B x n) weight matrix times the (n x k) influence matrix, in chunks of bounded memory.
 
 :func:`analytic_from_influence` gives the analytic counterpart: ``se = sqrt(sum psi^2) / n``
 (R ``did``'s convention, no small-sample factor), with cluster sums of ``psi`` when clusters are
@@ -104,7 +105,7 @@ def bootstrap_draws(
     reps: int,
     rng: np.random.Generator,
     *,
-    weights: str = "mammen",
+    weights: str = "rademacher",
     clusters: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return multiplier-bootstrap draws of ``estimate* - estimate``, shape (reps, k).
