@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.errors import ConfigError, EstimationError
+from evaluation.errors import EstimationError
 from evaluation.estimate import estimate
 from evaluation.estimators.callaway_santanna import fit_cs
 from evaluation.inference.base import InferenceSettings
@@ -117,3 +117,56 @@ def test_docs_name_rademacher_as_the_multiplier_default() -> None:
     text = (DOCS / "methods-cs.md").read_text()
     assert "Mammen weights by default" not in text
     assert re.search(r"Rademacher weights \(\+/-1\) by default", text)
+
+
+# --------------------------------------------------------------------------- 3. who is treated
+def _late_frame() -> pd.DataFrame:
+    """20 units, 10 periods: 3 treated at 6, 4 first treated at 15 (after the last period)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(20):
+        g = 6 if i < 3 else (15 if i < 7 else 0)
+        for t in range(1, 11):
+            rows.append((f"u{i:02d}", t, g, rng.normal() + (1.0 if 0 < g <= t else 0.0)))
+    return pd.DataFrame(rows, columns=["force", "period", "cohort", "y"])
+
+
+@pytest.mark.parametrize("method", ["cs", "twfe", "event_study", "imputation"])
+def test_units_treated_after_the_last_period_are_not_counted(method: str) -> None:
+    res = estimate(_late_frame(), "y", method=method, inference="cr1" if method != "twfe" else None)
+    assert res.n_treated_units == 3
+    moved = res.info["reclassified_units"]
+    assert [m["unit"] for m in moved] == ["u03", "u04", "u05", "u06"]
+    assert all("after its last observed period" in m["reason"] for m in moved)
+    assert any("used as never treated: u03, u04, u05, u06" in w for w in res.warnings)
+    # with 3 effectively treated units the design warnings speak of 3, not 7
+    assert any(w.startswith("only 3 treated unit(s) of 20") for w in res.warnings) or (
+        res.overall.inference == "ri"
+    )
+
+
+def test_recommended_inference_uses_effectively_treated_units() -> None:
+    from evaluation.design import recommended_inference
+
+    frame = _late_frame()
+    panel = Panel.from_frame(frame, unit="force", time="period", cohort="cohort", outcomes="y")
+    assert panel.n_treated_units == 7  # the panel still holds the cohorts as given
+    assert recommended_inference(panel, "cs") == "ri"
+    assert recommended_inference(panel, "twfe") == "ri"
+    res = fit_cs(panel, "y", settings=InferenceSettings(reps=99, rng=np.random.default_rng(0)))
+    assert res.overall.inference == "ri"
+
+
+def test_first_period_units_dropped_through_the_api_are_reported() -> None:
+    frame = _late_frame()
+    frame.loc[frame["force"] == "u19", "cohort"] = 1  # treated from the first period
+    with pytest.raises(EstimationError, match="no period before treatment"):
+        Panel.from_frame(frame, unit="force", time="period", cohort="cohort", outcomes="y")
+    panel = Panel.from_frame(
+        frame, unit="force", time="period", cohort="cohort", outcomes="y", require_pre_period=False
+    )
+    res = fit_cs(panel, "y", inference="cr1")
+    assert res.n_treated_units == 3
+    moved = {m["unit"]: m["reason"] for m in res.info["reclassified_units"]}
+    assert "no pre-treatment period" in moved["u19"]
+    assert any("not counted as treated: u19" in w for w in res.warnings)

@@ -32,7 +32,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError, check_option
 from evaluation.estimators._cs_aggregate import Aggregate, aggregate
 from evaluation.estimators._cs_core import Cells, att_covariates, att_unconditional, build_cells
@@ -224,6 +229,17 @@ def _pretrend(fit: _Fit) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- RI statistic
+def _ri_cohorts(panel: Panel, anticipation: int) -> np.ndarray:
+    """Unit cohorts for randomization, those after the last period coded never treated.
+
+    Such units are never treated in the data (and in every estimate): recoding them keeps the
+    assignments that are permuted equal to the ones the estimator sees.
+    """
+    cohorts = panel.unit_cohorts.to_numpy(dtype=float).copy()
+    cohorts[np.isfinite(cohorts) & (cohorts > panel.times.max() + anticipation)] = np.inf
+    return cohorts
+
+
 def cs_statistic(
     panel: Panel,
     *,
@@ -250,16 +266,15 @@ def cs_statistic(
     if not panel.is_balanced:
         raise EstimationError("randomization inference for cs needs a balanced panel")
     times = panel.times.astype(float)
-    observed = panel.unit_cohorts.to_numpy(dtype=float).copy()
+    observed = _ri_cohorts(panel, anticipation)
     opt = _Options(control, "unconditional", anticipation, base_period, balance_e, min_e, max_e)
     ui, ti = panel.unit_index, panel.time_index
     n, T = panel.n_units, panel.n_periods
     probe = np.zeros((n, T))
     fit = _estimate(probe, None, observed, times, opt)
-    if any("first period" in note or "after the last period" in note for note in fit.notes):
+    if any("first period" in note for note in fit.notes):
         raise EstimationError(
-            "randomization inference for cs needs every treated unit to have a pre-treatment "
-            "period and a go-live within the panel"
+            "randomization inference for cs needs every treated unit to have a pre-treatment period"
         )
     cells = fit.cells
     times_used = fit.times
@@ -443,7 +458,7 @@ def _infer(
         statistic=statistic,
         y=panel.data[str(data.extra["outcome"])].to_numpy(dtype=float),
         treated=panel.treated,
-        cohorts=panel.unit_cohorts.to_numpy(dtype=float),
+        cohorts=_ri_cohorts(panel, data.opt.anticipation),
         names=names,
     )
     method = _method("ri")
@@ -694,13 +709,14 @@ def fit_cs(
         "inference_info": {f: dict(o.info) for f, o in outcomes.items()},
         "event_study_vcov": _event_vcov(fit),
     }
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="cs",
         control=control,
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=overall,
         group_time=gt,
         event_study=tables["dynamic"],

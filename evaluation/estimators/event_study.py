@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError
 from evaluation.estimators._fe import linear_problem, ols
 from evaluation.estimators.twfe import (
@@ -195,13 +200,14 @@ def fit_event_study(
         "inference": dict(out.info),
         "event_study_vcov": _event_vcov(lp, k_e, times, name),
     }
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="event_study",
         control="never",
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=Estimate(
             estimate=overall_beta,
             se=float(overall_out.se[0]),

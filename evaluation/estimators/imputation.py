@@ -61,7 +61,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError, check_option
 from evaluation.inference.base import (
     InferenceMethod,
@@ -906,13 +911,14 @@ def _result(
         )
     if k:
         info["pretrend_p_values"] = inf.p_value[1 + h + c :].tolist()
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="imputation",
         control="notyet",
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=overall,
         group_time=gt,
         event_study=es,

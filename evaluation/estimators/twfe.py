@@ -22,7 +22,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError, check_option
 from evaluation.estimators._fe import StaggeredTwfe, linear_problem, ols, two_way_demean
 from evaluation.inference.base import (
@@ -269,13 +274,14 @@ def fit_twfe(
         else:
             table = goodman_bacon(panel, outcome)
             info["bacon_summary"] = bacon_summary(table)
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="twfe",
         control=None,
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=_estimate(beta, out, settings.level),
         bacon=table,
         warnings=tuple(warnings),
