@@ -230,7 +230,7 @@ def _pretrend(fit: _Fit) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- RI statistic
 def _ri_cohorts(panel: Panel, anticipation: int) -> np.ndarray:
-    """Unit cohorts for randomization, those after the last period coded never treated.
+    """Return unit cohorts for randomization, those after the last period coded never treated.
 
     Such units are never treated in the data (and in every estimate): recoding them keeps the
     assignments that are permuted equal to the ones the estimator sees.
