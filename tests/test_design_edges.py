@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.errors import EstimationError
+from evaluation.errors import ConfigError, EstimationError
 from evaluation.estimate import estimate
 from evaluation.estimators.callaway_santanna import fit_cs
 from evaluation.inference.base import InferenceSettings
@@ -170,3 +170,86 @@ def test_first_period_units_dropped_through_the_api_are_reported() -> None:
     moved = {m["unit"]: m["reason"] for m in res.info["reclassified_units"]}
     assert "no pre-treatment period" in moved["u19"]
     assert any("not counted as treated: u19" in w for w in res.warnings)
+
+
+# --------------------------------------------------------------------------- 4. collinear covariates
+def _covariate_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(8)
+    rows = []
+    for i in range(24):
+        g = [0, 5, 7][i % 3]
+        size = rng.normal()
+        for t in range(1, 10):
+            rows.append(
+                (i, t, g, size, float(i % 2), 0.1 * t, rng.normal(), rng.normal() + (0 < g <= t))
+            )
+    frame = pd.DataFrame(
+        rows, columns=["force", "period", "cohort", "size", "urban", "trend", "w", "y"]
+    )
+    frame["w2"] = 2.0 * frame["w"] + frame["size"]  # w plus a unit component: collinear after FE
+    frame["flat"] = 3.0
+    return frame
+
+
+@pytest.mark.parametrize("method", ["twfe", "event_study", "imputation"])
+@pytest.mark.parametrize(
+    ("covariate", "why"),
+    [
+        ("size", "does not change within any unit"),
+        ("urban", "does not change within any unit"),
+        ("trend", "changes only from period to period"),
+        ("flat", "has the same value in every row"),
+    ],
+)
+def test_covariates_absorbed_by_fixed_effects_are_refused_by_name(
+    method: str, covariate: str, why: str
+) -> None:
+    frame = _covariate_frame()
+    with pytest.raises(ConfigError, match=rf"{method}: covariate.*'{covariate}': it {why}"):
+        estimate(frame, "y", method=method, inference="cr1", covariates=[covariate])
+
+
+@pytest.mark.parametrize("method", ["twfe", "event_study", "imputation"])
+def test_covariate_collinear_with_another_after_fixed_effects_is_refused(method: str) -> None:
+    frame = _covariate_frame()
+    with pytest.raises(ConfigError, match="'w2': after the unit and period effects it is a linear"):
+        estimate(frame, "y", method=method, inference="cr1", covariates=["w", "w2"])
+    res = estimate(frame, "y", method=method, inference="cr1", covariates=["w"])
+    assert np.isfinite(res.overall.estimate)
+
+
+def test_cs_takes_time_invariant_covariates_and_refuses_useless_ones() -> None:
+    frame = _covariate_frame()
+    res = estimate(frame, "y", method="cs", inference="cr1", covariates=["size", "urban"])
+    assert np.isfinite(res.overall.estimate)
+    with pytest.raises(ConfigError, match="'flat': it has the same value for every unit"):
+        estimate(frame, "y", method="cs", inference="cr1", covariates=["size", "flat"])
+    frame["size2"] = 1.0 - 2.0 * frame["size"]
+    with pytest.raises(ConfigError, match="'size2': it is a linear combination"):
+        estimate(frame, "y", method="cs", inference="cr1", covariates=["size", "size2"])
+
+
+def test_cli_refuses_an_absorbed_covariate_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evaluation.cli import main
+
+    path = tmp_path / "panel.csv"
+    _covariate_frame().to_csv(path, index=False)
+    code = main(
+        [
+            "estimate",
+            str(path),
+            "--outcome",
+            "y",
+            "--method",
+            "twfe",
+            "--inference",
+            "cr1",
+            "--covariates",
+            "urban",
+        ]
+    )
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "'urban'" in err and "time-invariant" in err

@@ -39,6 +39,7 @@ from evaluation.design import (
     recommended_inference,
 )
 from evaluation.errors import ConfigError, EstimationError, check_option
+from evaluation.estimators._covariates import check_cs_covariates
 from evaluation.estimators._cs_aggregate import Aggregate, aggregate
 from evaluation.estimators._cs_core import Cells, att_covariates, att_unconditional, build_cells
 from evaluation.inference.base import (
@@ -655,6 +656,8 @@ def fit_cs(
         control, estimation, int(anticipation), base_period, balance_e, float(min_e), float(max_e)
     )
     Y, X = _wide_inputs(panel, outcome, covs, allow_unbalanced)
+    if X is not None:
+        check_cs_covariates(X, covs)
     if estimation != "unconditional" and X is None:
         X = np.zeros((Y.shape[0], Y.shape[1], 0))
     cohort = panel.unit_cohorts.to_numpy(dtype=float)

@@ -31,6 +31,7 @@ from evaluation.design import (
     recommended_inference,
 )
 from evaluation.errors import ConfigError, EstimationError
+from evaluation.estimators._covariates import check_fe_covariates
 from evaluation.estimators._fe import linear_problem, ols
 from evaluation.estimators.twfe import (
     STAGGERED_WARNING,
@@ -147,6 +148,7 @@ def fit_event_study(
     y = y_all[keep]
     unit = np.unique(panel.unit_index[keep], return_inverse=True)[1]
     time = np.unique(panel.time_index[keep], return_inverse=True)[1]
+    check_fe_covariates(w, covariates, unit, time, estimator="event_study")
     X = np.column_stack([dummies, w])
     k_e = len(times)
     names = [f"e{t}" for t in times]

@@ -68,6 +68,7 @@ from evaluation.design import (
     recommended_inference,
 )
 from evaluation.errors import ConfigError, EstimationError, check_option
+from evaluation.estimators._covariates import check_fe_covariates
 from evaluation.inference.base import (
     InferenceMethod,
     InferenceOutcome,
@@ -711,6 +712,7 @@ def fit_imputation(
     y = panel.data[outcome].to_numpy(dtype=float)
     Y = layout.wide(y)
     cohorts = panel.unit_cohorts.to_numpy(dtype=float)
+    _check_covariates(panel)
     _check_identified(panel, layout, Y, cohorts)
     est, diag = _targets(layout, Y, cohorts[None, :])
     estimates = est[0]
@@ -792,6 +794,25 @@ def _infer_by_block(
             else:
                 info.setdefault(key, value)
     return InferenceOutcome(method.name, se, lo, hi, p, bl, bh, info)
+
+
+def _check_covariates(panel: Panel) -> None:
+    """Refuse covariates the fixed effects absorb on the untreated observations (up front)."""
+    if not panel.covariates:
+        return
+    untreated = panel.treated == 0
+    values = panel.data.loc[untreated, list(panel.covariates)].to_numpy(dtype=float)
+    try:
+        check_fe_covariates(
+            values,
+            panel.covariates,
+            panel.unit_index[untreated],
+            panel.time_index[untreated],
+            estimator="imputation",
+            sample="the untreated observations",
+        )
+    except EstimationError:  # disconnected untreated rows: _check_identified explains
+        return
 
 
 def _check_identified(panel: Panel, layout: _Layout, Y: np.ndarray, cohorts: np.ndarray) -> None:

@@ -29,6 +29,7 @@ from evaluation.design import (
     recommended_inference,
 )
 from evaluation.errors import ConfigError, EstimationError, check_option
+from evaluation.estimators._covariates import check_fe_covariates
 from evaluation.estimators._fe import StaggeredTwfe, linear_problem, ols, two_way_demean
 from evaluation.inference.base import (
     INFERENCE_METHODS,
@@ -227,9 +228,11 @@ def fit_twfe(
     y = _check_outcome(panel, outcome)
     covariates = tuple(covariates)
     d = panel.treated
-    X = np.column_stack([d, _covariate_matrix(panel, covariates)])
-    names = ["D", *covariates]
+    cov = _covariate_matrix(panel, covariates)
     unit, time = panel.unit_index, panel.time_index
+    check_fe_covariates(cov, covariates, unit, time, estimator="twfe")
+    X = np.column_stack([d, cov])
+    names = ["D", *covariates]
     lp = linear_problem(y, X, unit, time, names=["D"], targets=[0])
     beta = float(ols(lp.y, lp.X)[0])
     lm = _linearmodels_fit(panel, y, X, names)
