@@ -172,7 +172,7 @@ def test_first_period_units_dropped_through_the_api_are_reported() -> None:
     assert any("not counted as treated: u19" in w for w in res.warnings)
 
 
-# --------------------------------------------------------------------------- 4. collinear covariates
+# ------------------------------------------------------------------- 4. collinear covariates
 def _covariate_frame() -> pd.DataFrame:
     rng = np.random.default_rng(8)
     rows = []
