@@ -253,3 +253,44 @@ def test_cli_refuses_an_absorbed_covariate_with_exit_2(
     _, err = capsys.readouterr()
     assert code == 2
     assert "'urban'" in err and "time-invariant" in err
+
+
+# --------------------------------------------------------------------------- 5. time steps
+def _five_year_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(30):
+        g = [0, 2005, 2010][i % 3]
+        for t in range(1990, 2021, 5):
+            rows.append((i, t, g, rng.normal() + (0 < g <= t) * (1 + (t - g) / 10)))
+    return pd.DataFrame(rows, columns=["force", "period", "cohort", "y"])
+
+
+def test_event_study_counts_event_time_in_the_panels_steps() -> None:
+    frame = _five_year_frame()
+    res = estimate(frame, "y", method="event_study", inference="cr1")
+    assert res.info["time_step"] == 5
+    # the same panel with periods renumbered 1, 2, 3, ...: identical event study
+    steps = frame.assign(
+        period=(frame["period"] - 1985) // 5,
+        cohort=np.where(frame["cohort"] > 0, (frame["cohort"] - 1985) // 5, 0),
+    )
+    ref = estimate(steps, "y", method="event_study", inference="cr1")
+    assert ref.info["time_step"] == 1
+    assert res.event_study["event_time"].tolist() == ref.event_study["event_time"].tolist()
+    assert -1 in res.event_study["event_time"].tolist()
+    for col in ("estimate", "se"):
+        assert np.allclose(res.event_study[col], ref.event_study[col], atol=1e-10, equal_nan=True)
+    assert res.overall.estimate == pytest.approx(ref.overall.estimate, abs=1e-10)
+
+
+def test_event_study_names_a_cohort_off_the_time_grid_and_a_missing_reference() -> None:
+    frame = _five_year_frame()
+    frame.loc[frame["force"] == 1, "cohort"] = 2003
+    with pytest.raises(ConfigError, match=r"cohort\(s\) \[2003\] fall between the panel's periods"):
+        estimate(frame, "y", method="event_study", inference="cr1")
+    gappy = _five_year_frame()
+    gappy = gappy[gappy["period"] != 2000]  # 1990, 1995, 2005, ...: steps of 5, -1 for 2005 gone
+    gappy = gappy[~((gappy["cohort"] == 2010) & (gappy["period"] == 2005))]
+    with pytest.raises(ConfigError, match="reference event time -1 is not observed"):
+        estimate(gappy, "y", method="event_study", inference="cr1")

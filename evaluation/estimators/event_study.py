@@ -43,9 +43,37 @@ from evaluation.inference.base import InferenceSettings, LinearProblem
 from evaluation.panel import Panel
 from evaluation.results import DidResult, Estimate
 
-__all__ = ["event_time_design", "fit_event_study"]
+__all__ = ["event_time_design", "fit_event_study", "relative_time"]
 
 _ES_INFERENCE = ("cr1", "cr3", "wild")
+
+
+def relative_time(panel: Panel) -> tuple[np.ndarray, int]:
+    """Row-wise event time counted in the panel's own time steps, and the step.
+
+    The step is the greatest common divisor of the gaps between the panel's periods (1 for
+    monthly, quarterly or financial-year labels and for consecutive years; 5 for years in
+    five-year steps), so event time -1 is the period one step before go-live. Never-treated
+    rows get NaN.
+
+    Raises
+    ------
+    ConfigError
+        A cohort that does not fall on the panel's time grid (e.g. 2003 with periods every five
+        years from 2000): its event times would not be whole steps.
+    """
+    times = panel.times.astype(np.int64)
+    step = int(np.gcd.reduce(np.diff(times))) if len(times) > 1 else 1
+    cohorts = panel.cohorts
+    off = [c for c in cohorts if (int(c) - int(times[0])) % step]
+    if off:
+        raise ConfigError(
+            f"cohort(s) {[panel.time_label(c) for c in off]} fall between the panel's periods, "
+            f"which are {step} time units apart from {panel.time_label(times[0])}: event time is "
+            "counted in the panel's steps, so every go-live must be one of the steps"
+        )
+    e = panel.event_time
+    return np.where(np.isfinite(e), e / step, np.nan), step
 
 
 def event_time_design(
@@ -61,7 +89,7 @@ def event_time_design(
     ``dummies`` has one column per event time in ``event_times`` (the reference omitted), rows
     for the kept unit-periods ``keep`` (a boolean mask over panel rows).
     """
-    e = panel.event_time  # NaN for never treated
+    e, step = relative_time(panel)  # NaN for never treated
     treated_rows = np.isfinite(e)
     if not treated_rows.any():
         raise EstimationError("no treated unit-periods")
@@ -82,6 +110,12 @@ def event_time_design(
         keep = ~treated_rows | ((e >= lo) & (e <= hi))
     times = [t for t in range(lo, hi + 1) if t != reference]
     present = set(np.unique(ee[keep & treated_rows]).astype(int).tolist())
+    if reference not in present:
+        raise ConfigError(
+            f"the reference event time {reference} is not observed for any treated unit "
+            f"(event times are counted in the panel's steps of {step} time unit(s); observed: "
+            f"{sorted(present)[:12]}): choose an observed reference period"
+        )
     times = [t for t in times if t in present]
     dummies = np.zeros((int(keep.sum()), len(times)))
     ek = ee[keep]
@@ -112,7 +146,8 @@ def fit_event_study(
         Outcome column.
     leads, lags
         Window ``[-leads, lags]`` of event times (periods relative to the first treated
-        period); ``None`` uses the full observed range.
+        period, counted in the panel's own steps: see :func:`relative_time`); ``None`` uses the
+        full observed range.
     reference
         Omitted event time (default -1, the period before treatment).
     bin_endpoints
@@ -198,6 +233,7 @@ def fit_event_study(
         "reference": reference,
         "window": [min(*times, reference), max(*times, reference)],
         "bin_endpoints": bin_endpoints,
+        "time_step": relative_time(panel)[1],
         "overall": "average of post-treatment event-time coefficients",
         "inference": dict(out.info),
         "event_study_vcov": _event_vcov(lp, k_e, times, name),
