@@ -294,3 +294,32 @@ def test_event_study_names_a_cohort_off_the_time_grid_and_a_missing_reference() 
     gappy = gappy[~((gappy["cohort"] == 2010) & (gappy["period"] == 2005))]
     with pytest.raises(ConfigError, match="reference event time -1 is not observed"):
         estimate(gappy, "y", method="event_study", inference="cr1")
+
+
+# --------------------------------------------------------------------------- 6. docs match code
+def _imputation_frame() -> pd.DataFrame:
+    frame = _covariate_frame()
+    return frame[["force", "period", "cohort", "y"]]
+
+
+@pytest.mark.parametrize("inference", ["cr1", "multiplier"])
+def test_imputation_takes_what_the_docs_say_it_takes(inference: str) -> None:
+    text = (DOCS / "methods-robustness.md").read_text()
+    section = text[text.index("## Imputation estimator") : text.index("## Synthetic")]
+    assert f'- `"{inference}"`:' in section
+    assert not re.search(rf'`"{inference}"`[^\n]*are refused', section)
+    res = estimate(_imputation_frame(), "y", method="imputation", inference=inference, rng=1)
+    assert res.overall.inference == inference and np.isfinite(res.overall.se)
+    with pytest.raises(ConfigError):
+        estimate(_imputation_frame(), "y", method="imputation", inference="wild", rng=1)
+    assert '- `"wild"` is refused' in section
+
+
+def test_first_period_units_are_refused_as_the_cs_docs_say() -> None:
+    text = (DOCS / "methods-cs.md").read_text()
+    assert "units treated in or before the first period are left out" not in text
+    assert "Units treated from the first period on (no pre-treatment period) are refused" in text
+    frame = _late_frame()
+    frame.loc[frame["force"] == "u19", "cohort"] = 1
+    with pytest.raises(EstimationError, match="u19"):
+        estimate(frame, "y", method="cs", inference="cr1")
