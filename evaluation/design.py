@@ -33,9 +33,13 @@ REGRESSION_METHODS = ("twfe", "event_study", "twoway", "did2x2")
 
 def _first_last(panel: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cohort, first and last observed period per unit (panel order)."""
-    times = panel.data.groupby("unit", sort=False)["time"]
-    first = times.min().reindex(panel.units).to_numpy(dtype=float)
-    last = times.max().reindex(panel.units).to_numpy(dtype=float)
+    unit = panel.unit_index
+    t = panel.data["time"].to_numpy(dtype=float)
+    n = panel.n_units
+    first = np.full(n, np.inf)
+    last = np.full(n, -np.inf)
+    np.minimum.at(first, unit, t)
+    np.maximum.at(last, unit, t)
     return panel.unit_cohorts.to_numpy(dtype=float), first, last
 
 
