@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from evaluation.design import (
     design_warnings,
@@ -42,6 +41,7 @@ from evaluation.errors import ConfigError, EstimationError, check_option
 from evaluation.estimators._covariates import check_cs_covariates
 from evaluation.estimators._cs_aggregate import Aggregate, aggregate
 from evaluation.estimators._cs_core import Cells, att_covariates, att_unconditional, build_cells
+from evaluation.inference._dist import chi2_sf
 from evaluation.inference.base import (
     INFERENCE_METHODS,
     InferenceOutcome,
@@ -226,7 +226,7 @@ def _pretrend(fit: _Fit) -> dict[str, float]:
         return {}
     a = fit.att[pre]
     W = float(a @ np.linalg.solve(V, a))
-    return {"pretrend_wald": W, "pretrend_df": len(pre), "pretrend_p": float(chi2.sf(W, len(pre)))}
+    return {"pretrend_wald": W, "pretrend_df": len(pre), "pretrend_p": chi2_sf(W, len(pre))}
 
 
 # --------------------------------------------------------------------------- RI statistic

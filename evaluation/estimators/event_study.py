@@ -22,7 +22,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaluation.design import (
     design_warnings,
@@ -39,6 +38,7 @@ from evaluation.estimators.twfe import (
     _covariate_matrix,
     _run_inference,
 )
+from evaluation.inference._dist import f_sf
 from evaluation.inference.base import InferenceOutcome, InferenceSettings, LinearProblem
 from evaluation.panel import Panel
 from evaluation.results import DidResult, Estimate
@@ -410,7 +410,7 @@ def _pretrend(
         stat = float(b @ np.linalg.solve(vcov[np.ix_(leads_idx, leads_idx)], b))
     except np.linalg.LinAlgError:
         return _pretrend_not_computable(q, g, name)
-    p = float(stats.f.sf(stat / q, q, g - 1))
+    p = f_sf(stat / q, q, g - 1)
     return {
         "statistic": stat,
         "df": q,

@@ -26,9 +26,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from evaluation.errors import EstimationError
+from evaluation.inference._dist import t_ppf, t_sf
 from evaluation.inference.base import (
     InferenceOutcome,
     InferenceSettings,
@@ -168,9 +168,9 @@ def t_inference(
     """Return ``(ci_low, ci_high, p_value)`` from the t distribution with ``df`` degrees."""
     est = np.asarray(estimates, dtype=float)
     se = np.asarray(se, dtype=float)
-    q = stats.t.ppf(0.5 + level / 2, df)
+    q = t_ppf(0.5 + level / 2, df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = 2 * stats.t.sf(np.abs(est / se), df)
+        p = 2 * t_sf(np.abs(est / se), df)
     return est - q * se, est + q * se, p
 
 

@@ -28,9 +28,9 @@ import math
 from typing import ClassVar
 
 import numpy as np
-from scipy.stats import norm
 
 from evaluation.errors import ConfigError
+from evaluation.inference._dist import norm_ppf, norm_sf
 from evaluation.inference.base import (
     InferenceOutcome,
     InferenceSettings,
@@ -46,7 +46,7 @@ __all__ = [
     "multiplier_weights",
 ]
 
-_IQR_NORMAL = float(norm.ppf(0.75) - norm.ppf(0.25))
+_IQR_NORMAL = float(norm_ppf(0.75) - norm_ppf(0.25))
 _DEGENERATE = math.sqrt(np.finfo(float).eps) * 10  # R did: se below this is reported as NA
 _CHUNK_BYTES = 64 * 2**20
 
@@ -144,9 +144,9 @@ def _normal_outcome(
     info: dict[str, object],
     band_crit: float | None = None,
 ) -> InferenceOutcome:
-    z = float(norm.ppf(0.5 + level / 2.0))
+    z = float(norm_ppf(0.5 + level / 2.0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2.0 * norm.sf(np.abs(estimates / se))
+        p = 2.0 * norm_sf(np.abs(estimates / se))
     band_low = band_high = None
     if band_crit is not None:
         band_low, band_high = estimates - band_crit * se, estimates + band_crit * se
