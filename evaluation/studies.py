@@ -49,11 +49,17 @@ class CoverageResult:
     rmse: float
     mean_width: float
     table: pd.DataFrame
+    weights: str = "rademacher"
+
+    @property
+    def _weights_note(self) -> str:
+        return f" ({self.weights} weights)" if self.inference in ("multiplier", "wild") else ""
 
     def summary(self) -> str:
         """One line for reports."""
         return (
-            f"{self.method}/{self.inference} on {self.metric} ({self.n_treated} treated forces): "
+            f"{self.method}/{self.inference}{self._weights_note} on {self.metric} "
+            f"({self.n_treated} treated forces): "
             f"{self.level:.0%} intervals covered the truth in {self.coverage:.1%} of "
             f"{self.n_reps} replications (MC s.e. {self.mc_se:.1%}); bias {self.bias:.3g}, "
             f"mean width {self.mean_width:.3g}"
@@ -103,6 +109,7 @@ def coverage_study(
     reps: int = 500,
     boot_reps: int = 499,
     level: float = 0.95,
+    weights: str = "rademacher",
     rng: np.random.Generator,
 ) -> CoverageResult:
     """Run ``reps`` replications and report interval coverage of the true simple ATT.
@@ -119,6 +126,9 @@ def coverage_study(
         Number of simulated panels.
     boot_reps
         Bootstrap draws or permutations inside each replication.
+    weights
+        Bootstrap weights of the multiplier and wild bootstraps (``"rademacher"``, the default
+        everywhere, ``"mammen"``, ``"webb"`` or ``"normal"``).
     rng
         Source of randomness (each replication gets its own spawned stream).
     """
@@ -142,6 +152,7 @@ def coverage_study(
             inference=inference,
             reps=boot_reps,
             level=level,
+            weights=weights,
             rng=est_rng,
             **options,
         )
@@ -173,4 +184,5 @@ def coverage_study(
         rmse=float(np.sqrt((err**2).mean())),
         mean_width=float((table["ci_high"] - table["ci_low"]).mean()),
         table=table,
+        weights=weights,
     )

@@ -66,8 +66,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError, check_option
+from evaluation.estimators._covariates import check_fe_covariates
 from evaluation.inference.base import (
     InferenceMethod,
     InferenceOutcome,
@@ -711,6 +717,7 @@ def fit_imputation(
     y = panel.data[outcome].to_numpy(dtype=float)
     Y = layout.wide(y)
     cohorts = panel.unit_cohorts.to_numpy(dtype=float)
+    _check_covariates(panel)
     _check_identified(panel, layout, Y, cohorts)
     est, diag = _targets(layout, Y, cohorts[None, :])
     estimates = est[0]
@@ -828,6 +835,25 @@ def _disconnected(layout: _Layout, cohorts: np.ndarray, keep: np.ndarray | None 
     _, labels = connected_components(graph, directed=False)
     ti, tt = np.nonzero(Tr & W.any(axis=1)[:, None] & W.any(axis=0)[None, :])
     return bool(np.any(labels[ti] != labels[N + tt]))
+
+
+def _check_covariates(panel: Panel) -> None:
+    """Refuse covariates the fixed effects absorb on the untreated observations (up front)."""
+    if not panel.covariates:
+        return
+    untreated = panel.treated == 0
+    values = panel.data.loc[untreated, list(panel.covariates)].to_numpy(dtype=float)
+    try:
+        check_fe_covariates(
+            values,
+            panel.covariates,
+            panel.unit_index[untreated],
+            panel.time_index[untreated],
+            estimator="imputation",
+            sample="the untreated observations",
+        )
+    except EstimationError:  # disconnected untreated rows: _check_identified explains
+        return
 
 
 def _check_identified(panel: Panel, layout: _Layout, Y: np.ndarray, cohorts: np.ndarray) -> None:
@@ -949,13 +975,14 @@ def _result(
         )
     if k:
         info["pretrend_p_values"] = inf.p_value[1 + h + c :].tolist()
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="imputation",
         control="notyet",
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=overall,
         group_time=gt,
         event_study=es,
