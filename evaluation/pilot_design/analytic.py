@@ -17,6 +17,13 @@ shocks cancel in a DiD; a force's own level cancels too: its weights in the brac
 The average over windows is used. Forces with an absent month in a window are left out of that
 window's covariance.
 
+One change to BPW: the error variance may differ before and after go-live (``sigma2_pre``,
+``sigma2_post``; the bracket's first term becomes ``sigma2_pre / m + sigma2_post / r``, which is
+BPW's when the two are equal). Force panels in levels grow at different rates in forces of very
+different sizes, so the variance is far from constant over time; with the two variances the
+formula is the exact variance of the DiD of means for the history's covariance matrix (the
+block averages are all the quadratic form uses).
+
 Callaway and Sant'Anna compare each post period with the last period before go-live (the base
 period), not with the mean of all pre periods, so for that estimator the formula is applied with
 ``m = 1`` (only the base period): ``analytic_mde(..., estimator="cs")``.
@@ -41,7 +48,8 @@ _ALL_PRE = ("twfe", "did2x2", "imputation", "event_study")
 class BPWComponents:
     """Error variance and average within-unit covariances of BPW's formula."""
 
-    sigma2: float
+    sigma2_pre: float
+    sigma2_post: float
     psi_pre: float
     psi_post: float
     psi_cross: float
@@ -49,6 +57,11 @@ class BPWComponents:
     r: int
     n_units: int
     n_windows: int
+
+    @property
+    def sigma2(self) -> float:
+        """Average error variance over the window (BPW's single ``sigma2``)."""
+        return (self.m * self.sigma2_pre + self.r * self.sigma2_post) / (self.m + self.r)
 
 
 def _offdiag_mean(block: np.ndarray) -> float:
@@ -90,9 +103,11 @@ def bpw_components(y: np.ndarray, m: int, r: int, *, base_only: bool = False) ->
         u = win[keep] - win[keep].mean(axis=0)
         cov = u.T @ u / (keep.sum() - 1)
         mm = 1 if base_only else m
+        diag = np.diag(cov)
         parts.append(
             (
-                float(np.mean(np.diag(cov))),
+                float(np.mean(diag[:mm])),
+                float(np.mean(diag[mm:])),
                 _offdiag_mean(cov[:mm, :mm]),
                 _offdiag_mean(cov[mm:, mm:]),
                 float(cov[:mm, mm:].mean()),
@@ -101,9 +116,9 @@ def bpw_components(y: np.ndarray, m: int, r: int, *, base_only: bool = False) ->
         used.append(int(keep.sum()))
     if not parts:
         raise ConfigError("no history window has three or more forces with every period present")
-    sigma2, psi_b, psi_a, psi_x = (float(v) for v in np.mean(parts, axis=0))
+    s_b, s_a, psi_b, psi_a, psi_x = (float(v) for v in np.mean(parts, axis=0))
     return BPWComponents(
-        sigma2, psi_b, psi_a, psi_x, 1 if base_only else m, r, int(np.mean(used)), len(parts)
+        s_b, s_a, psi_b, psi_a, psi_x, 1 if base_only else m, r, int(np.mean(used)), len(parts)
     )
 
 
@@ -113,7 +128,8 @@ def bpw_variance(c: BPWComponents, n_units: int, p_treated: float) -> float:
         raise ConfigError(f"the treated share must be between 0 and 1; got {p_treated}")
     m, r = c.m, c.r
     bracket = (
-        (m + r) / (m * r) * c.sigma2
+        c.sigma2_pre / m
+        + c.sigma2_post / r
         + (m - 1) / m * c.psi_pre
         + (r - 1) / r * c.psi_post
         - 2 * c.psi_cross

@@ -18,7 +18,7 @@ import pandas as pd
 
 from evaluation.appraisal import EffectsTable, ParameterSet, appraise
 
-__all__ = ["break_even_effects", "per_force_year_factor"]
+__all__ = ["break_even_effects", "ledger_unit_costs", "per_force_year_factor"]
 
 
 def break_even_effects(
@@ -86,3 +86,28 @@ def per_force_year_factor(
         return math.nan
     per_month = total / weight
     return per_month * (12.0 if flow else 1.0)
+
+
+def ledger_unit_costs(ledger: pd.DataFrame) -> tuple[float, float]:
+    """Return (set-up cost per pilot force, running cost per pilot force-year) from a ledger.
+
+    Averages of the ledger's nominal amounts: capital over the forces with any cost, recurrent
+    over the force-financial-years with a recurrent cost. A design of ``k`` pilots followed for
+    ``T`` years then costs about ``k (setup + T running)``: an indicative figure that ignores
+    force size and prices.
+
+    Examples
+    --------
+    >>> ledger = pd.DataFrame({"force": ["A", "A", "A", "B"],
+    ...     "financial_year": ["2022-23", "2022-23", "2023-24", "2023-24"],
+    ...     "kind": ["capital", "recurrent", "recurrent", "recurrent"],
+    ...     "amount_gbp": [100.0, 40.0, 60.0, 50.0]})
+    >>> ledger_unit_costs(ledger)
+    (50.0, 50.0)
+    """
+    forces = ledger["force"].nunique()
+    capital = float(ledger.loc[ledger["kind"] == "capital", "amount_gbp"].sum())
+    rec = ledger[ledger["kind"] == "recurrent"]
+    force_years = rec.groupby(["force", "financial_year"]).ngroups
+    running = float(rec["amount_gbp"].sum()) / force_years if force_years else math.nan
+    return (capital / forces if forces else math.nan), running

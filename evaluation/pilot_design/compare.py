@@ -25,13 +25,19 @@ from evaluation.pilot_design.breakeven import per_force_year_factor
 from evaluation.pilot_design.designs import Design, History, check_fits, wave_sizes
 from evaluation.pilot_design.power import PowerCurve, summarise_pair
 from evaluation.pilot_design.runner import DaskSettings, dask_client, run_tasks
-from evaluation.pilot_design.simulate import DEFAULT_PAIRS, PowerSpec, planted_paths, replicate
+from evaluation.pilot_design.simulate import (
+    DEFAULT_PAIRS,
+    EffectModel,
+    PowerSpec,
+    planted_paths,
+    replicate,
+)
 from evaluation.synth import Shape
 
 __all__ = ["GRID_MULTIPLES", "MAX_FALL", "DesignComparison", "MetricInfo", "compare_designs"]
 
 #: Multiples of the analytic MDE planted to trace each power curve.
-GRID_MULTIPLES: tuple[float, ...] = (0.5, 1.0, 1.5, 2.5)
+GRID_MULTIPLES: tuple[float, ...] = (0.5, 1.0, 2.0)
 #: Largest relative fall that can be planted (a metric cannot fall by 100% or more).
 MAX_FALL = 0.95
 
@@ -110,7 +116,7 @@ def _grid(
     for p in points:
         p = max(p, -MAX_FALL)
         if not any(math.isclose(p, q, rel_tol=1e-9, abs_tol=1e-12) for q in out):
-            out.append(round(p, 12) + 0.0)
+            out.append(p + 0.0)
     return tuple(out)
 
 
@@ -141,6 +147,7 @@ def compare_designs(
     seed: int = 0,
     settings: DaskSettings | None = None,
     design_costs: Mapping[Design, float] | None = None,
+    effect_model: EffectModel = "relative",
 ) -> DesignComparison:
     """Simulate every design for every metric and pair; return the comparison table.
 
@@ -168,6 +175,8 @@ def compare_designs(
         Where to run (:class:`DaskSettings`).
     design_costs
         Optional indicative cost of each design (added as column ``cost``).
+    effect_model
+        ``"relative"`` or ``"additive"`` planted effects (:class:`PowerSpec`).
     """
     if reps < 2:
         raise ConfigError(f"reps must be at least 2; got {reps}")
@@ -203,7 +212,9 @@ def compare_designs(
                 )
                 guess = _analytic(h, single, pairs[0][0]) * 1.3
             grid = _grid(guess / factor_month, be_rel, est_rel, mi.direction)
-            spec = PowerSpec(h, design, grid, shape, ramp_months, tuple(pairs), alpha, boot_reps)
+            spec = PowerSpec(
+                h, design, grid, shape, ramp_months, tuple(pairs), alpha, boot_reps, effect_model
+            )
             out = run_tasks(
                 replicate,
                 [spec] * reps,
@@ -222,6 +233,7 @@ def compare_designs(
                     tuple(pairs),
                     alpha,
                     boot_reps,
+                    effect_model,
                     seed,
                 ),
                 label=f"{metric}, {design.label()}",
@@ -253,7 +265,7 @@ def compare_designs(
                         "analytic_mde": mi.direction * a_level * per_year,
                         "analytic_mde_relative": mi.direction * a_level / factor_month,
                         "effect_estimate": mi.estimate,
-                        "power": curve.power_at_effect(est_rel)
+                        "power": curve.power_at_effect(max(est_rel, -MAX_FALL))
                         if math.isfinite(est_rel)
                         else math.nan,
                         "break_even_effect": mi.break_even,

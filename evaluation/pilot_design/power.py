@@ -78,7 +78,7 @@ class PowerCurve:
 def power_at(effects: Sequence[float], power: Sequence[float], effect: float) -> float:
     """Return the power at grid effect ``effect`` (``nan`` if absent)."""
     for e, p in zip(effects, power, strict=True):
-        if math.isclose(e, effect, rel_tol=1e-12, abs_tol=1e-15):
+        if math.isclose(e, effect, rel_tol=1e-9, abs_tol=1e-12):
             return float(p)
     return math.nan
 

@@ -14,17 +14,21 @@ evaluation would.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import EstimationError
+from evaluation.errors import EstimationError, check_option
 from evaluation.estimate import estimate
+from evaluation.panel import Panel
 from evaluation.pilot_design.designs import Design, History, draw_pilots, size_strata
 from evaluation.synth import EffectSpec, Shape, effect_path
 
-__all__ = ["DEFAULT_PAIRS", "PowerSpec", "planted_paths", "replicate"]
+__all__ = ["DEFAULT_PAIRS", "EFFECT_MODELS", "PowerSpec", "planted_paths", "replicate"]
+
+EffectModel = Literal["relative", "additive"]
+EFFECT_MODELS: tuple[str, ...] = ("relative", "additive")
 
 #: (estimator, inference) pairs simulated by default: the recommended inference of
 #: Callaway-Sant'Anna for the design, and naive cluster-robust (CR1) standard errors.
@@ -52,6 +56,11 @@ class PowerSpec:
         Two-sided size of the tests.
     boot_reps
         Bootstrap draws or permutations per test.
+    effect_model
+        ``"relative"``: each pilot's change is ``size`` times its own level (forces of very
+        different sizes then get very different changes, which widens the interval);
+        ``"additive"``: every pilot gets ``size`` times the average force's level (the
+        homogeneous effect of the analytic formula).
     """
 
     history: History
@@ -62,6 +71,10 @@ class PowerSpec:
     pairs: tuple[tuple[str, str | None], ...] = DEFAULT_PAIRS
     alpha: float = 0.05
     boot_reps: int = 199
+    effect_model: EffectModel = "relative"
+
+    def __post_init__(self) -> None:
+        check_option("effect_model", self.effect_model, EFFECT_MODELS)
 
 
 def planted_paths(design: Design, shape: Shape, ramp_months: int) -> np.ndarray:
@@ -110,15 +123,24 @@ def replicate(spec: PowerSpec, rng: np.random.Generator) -> list[dict[str, Any]]
     present = ~np.isnan(y0)
     units, times = np.nonzero(present)
     cohort = np.where(treated, offsets[np.maximum(wave, 0)] + 1, 0)
+    base = y0[units, times]
+    if spec.effect_model == "additive":  # the same level change in every pilot force
+        level = np.nanmean(y0, axis=0)[times]
+    else:  # relative: the change is proportional to each force's own level
+        level = base
+    lift = level * path[units, times]
+    columns = {f"y{j}": base + size * lift for j, size in enumerate(spec.effects)}
     frame = pd.DataFrame(
         {
             "force": np.asarray(h.forces, dtype=object)[units],
             "t": times + 1,
             "cohort": cohort[units],
+            **columns,
         }
     )
-    base = y0[units, times]
-    lift = base * path[units, times]
+    panel = Panel.from_frame(
+        frame, unit="force", time="t", cohort="cohort", outcomes=list(columns), source="history"
+    )
     post = (frame["cohort"].to_numpy() > 0) & (frame["t"].to_numpy() >= frame["cohort"].to_numpy())
     balanced = bool(present.all())
     rows: list[dict[str, Any]] = []
@@ -129,8 +151,7 @@ def replicate(spec: PowerSpec, rng: np.random.Generator) -> list[dict[str, Any]]
             options["bacon"] = False
         if method == "cs" and not balanced:
             options["allow_unbalanced"] = True
-        for size in spec.effects:
-            frame["y"] = base + size * lift
+        for j, size in enumerate(spec.effects):
             row: dict[str, Any] = {
                 "rep_start": start,
                 "method": method,
@@ -140,11 +161,8 @@ def replicate(spec: PowerSpec, rng: np.random.Generator) -> list[dict[str, Any]]
             }
             try:
                 res = estimate(
-                    frame,
-                    "y",
-                    unit="force",
-                    time="t",
-                    cohort="cohort",
+                    panel,
+                    f"y{j}",
                     method=method,
                     inference=inference,
                     reps=spec.boot_reps,
