@@ -44,9 +44,10 @@ test-fuzz: setup
 bench: setup
 	$(PY) -m benchmarks
 
-# Full coverage study (500 replications per case), written to docs/calibration.md.
+# Full coverage study (500 replications per case) on a local Dask cluster (WORKERS=N to choose),
+# written to docs/calibration.md; finished chunks in .pathfinder-cache/ make a rerun resume.
 calibration: setup
-	$(PY) -m studies.calibration --reps 500
+	$(PY) -m studies.calibration --reps 500 $(if $(WORKERS),--workers $(WORKERS))
 
 lint: setup
 	$(VENV)/bin/ruff check evaluation dashboard tests benchmarks studies

@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "estimate pilot effects (difference-in-differences)",
     ),
     "appraise": ("evaluation.commands.appraise", "Green Book appraisal of costs and benefits"),
+    "design": (
+        "evaluation.commands.design",
+        "pilot design: MDE and power at the break-even effect (simulations on Dask)",
+    ),
 }
 
 #: entry-point group through which higher layers (report, dashboard) add subcommands
