@@ -212,7 +212,8 @@ def _assert_appraisal_report(text: str, a: Appraisal) -> None:
     assert f"{mc.draws:,} draws" in lines[i]
     m = re.search(r"P\(NPSV > 0\) = (\S+)$", lines[i + 1])
     assert m and _matches(m[1], mc.analytic_prob_positive)
-    paid = re.findall(r"(\d{4}-\d{2}) (\S+?)(?:,|$)", lines[i + 2].split(":", 1)[1])
+    k = _line_index(lines, "  P(paid back by the end of year)", start=i)
+    paid = re.findall(r"(\d{4}-\d{2}) (\S+?)(?:,|$)", lines[k].split(":", 1)[1])
     assert [y for y, _ in paid] == list(mc.by_year["financial_year"])
     for (_, shown), value in zip(paid, mc.by_year["prob_paid_back"], strict=True):
         assert _matches(shown, value)
