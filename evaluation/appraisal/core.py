@@ -297,9 +297,12 @@ def appraise(
         unc = Uncertainty(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), None)
 
     roll = None
+    options = None
     if rollout:
-        from evaluation.appraisal.rollout import project_rollout
+        from evaluation.appraisal.options import appraise_options
+        from evaluation.appraisal.rollout import RolloutModel, project_rollout
 
+        model = RolloutModel.build(checked, params, frame, cost_lines, drivers)
         roll = project_rollout(
             checked,
             eff,
@@ -311,7 +314,9 @@ def appraise(
             draws=draws,
             seed=seed,
             uncertainty=uncertainty,
+            model=model,
         )
+        options = appraise_options(model, params, eff)
 
     return Appraisal(
         summary=summary,
@@ -331,6 +336,7 @@ def appraise(
         params_name=params.name,
         params_version=params.version,
         go_forward_uncertainty=gf_unc,
+        options=options,
     )
 
 

@@ -375,10 +375,14 @@ def build_cost_lines(
     # capital refresh after the outturn: each asset chain (force x refresh category) continues
     # from its latest purchase, actual refreshes included, priced at the observed refresh cost
     capital = outturn[outturn["kind"] == "capital"]
-    ratios = observed_refresh_ratios(outturn) if refresh_ratio is None else dict(refresh_ratio)
+    cats = params.refresh_categories
+    observed = (
+        observed_refresh_ratios(outturn, cats) if refresh_ratio is None else dict(refresh_ratio)
+    )
+    ratios = {**params.renewal_share, **observed}
     if params.refresh:
         rows = []
-        for (force, category), price, latest in _asset_chains(capital, ratios):
+        for (force, category), price, latest in _asset_chains(capital, ratios, cats):
             life = params.asset_life[category]
             y = fy_start(latest) + life
             while y <= s_last:
@@ -410,7 +414,7 @@ def build_cost_lines(
     # of a refresh category replaced by a later purchase (actual or projected) leaves none
     if params.raw.get("assets", {}).get("residual_value", "straight-line") == "straight-line":
         cap = lines[lines["kind"] == "capital"]
-        in_service = _in_service(cap)
+        in_service = _in_service(cap, cats)
         cap = cap[in_service]
         lives = cap["category"].map(lambda c: params.asset_life[c]).to_numpy(dtype=float)
         used = s_last - cap["financial_year"].map(fy_start).to_numpy(dtype=float) + 1
@@ -444,23 +448,27 @@ def build_cost_lines(
     return lines[list(COST_LINE_COLUMNS)]
 
 
-def _purchases(capital: pd.DataFrame) -> Iterator[tuple[tuple[str, str], pd.Series]]:
+def _purchases(
+    capital: pd.DataFrame, categories: Sequence[str]
+) -> Iterator[tuple[tuple[str, str], pd.Series]]:
     """Yield ((force, category), real spend by financial year) for refresh-category capital."""
-    cap = capital[capital["category"].isin(REFRESH_CATEGORIES)]
+    cap = capital[capital["category"].isin(list(categories))]
     for (force, category), g in cap.groupby(["force", "category"], sort=True):
         by_year = g.groupby("financial_year", sort=True)["base_real_gbp"].sum()
         yield (str(force), str(category)), by_year[by_year > 0]
 
 
-def observed_refresh_ratios(outturn: pd.DataFrame) -> dict[str, float]:
+def observed_refresh_ratios(
+    outturn: pd.DataFrame, categories: Sequence[str] = REFRESH_CATEGORIES
+) -> dict[str, float]:
     """Return the ledger's observed refresh cost as a share of the purchase it replaced.
 
     In a refresh category (equipment, licences) a force's capital purchases in successive
     financial years form one asset chain: the first is the set-up, each later one an actual
     refresh replacing the one before. The ratio pools every actual refresh of the category over
     the purchases they replaced (sum over sum, so large forces weigh by their spend). Categories
-    without an actual refresh in the ledger get no entry (a projected refresh then costs what
-    the latest purchase cost).
+    without an actual refresh in the ledger get no entry (a projected refresh then costs the
+    latest purchase times ``assets.renewal_share`` of the category, 1 if not given).
 
     Examples
     --------
@@ -474,7 +482,7 @@ def observed_refresh_ratios(outturn: pd.DataFrame) -> dict[str, float]:
     capital = outturn[outturn["kind"] == "capital"]
     num: dict[str, float] = {}
     den: dict[str, float] = {}
-    for (_, category), by_year in _purchases(capital):
+    for (_, category), by_year in _purchases(capital, categories):
         values = by_year.to_numpy(dtype=float)
         if len(values) >= 2:
             num[category] = num.get(category, 0.0) + float(values[1:].sum())
@@ -483,15 +491,15 @@ def observed_refresh_ratios(outturn: pd.DataFrame) -> dict[str, float]:
 
 
 def _asset_chains(
-    capital: pd.DataFrame, ratios: Mapping[str, float]
+    capital: pd.DataFrame, ratios: Mapping[str, float], categories: Sequence[str]
 ) -> Iterator[tuple[tuple[str, str], float, str]]:
     """Yield ((force, category), price of the next refresh, year of the latest purchase).
 
     The next refresh replaces the latest purchase. Its price is that purchase when it was
     itself an actual refresh (the observed refresh cost), else the set-up cost times the
-    category's observed refresh ratio (1 when the ledger shows no refresh of the category).
+    category's observed refresh ratio (else its renewal share; 1 when neither is known).
     """
-    for key, by_year in _purchases(capital):
+    for key, by_year in _purchases(capital, categories):
         if by_year.empty:
             continue
         latest_year, latest = str(by_year.index[-1]), float(by_year.iloc[-1])
@@ -499,14 +507,14 @@ def _asset_chains(
         yield key, price, latest_year
 
 
-def _in_service(capital_lines: pd.DataFrame) -> np.ndarray:
+def _in_service(capital_lines: pd.DataFrame, categories: Sequence[str]) -> np.ndarray:
     """Flag capital lines still in service at the end of the period.
 
     In a refresh category only the latest purchase of each force's asset chain is in service
     (earlier ones were replaced); capital of other categories (fit-out, accreditation,
     training) is never replaced, so every purchase stays in service until its life ends.
     """
-    refresh = capital_lines["category"].isin(REFRESH_CATEGORIES).to_numpy()
+    refresh = capital_lines["category"].isin(list(categories)).to_numpy()
     latest = capital_lines.groupby(["force", "category"])["financial_year"].transform("max")
     is_latest = (capital_lines["financial_year"] == latest).to_numpy()
     return ~refresh | is_latest

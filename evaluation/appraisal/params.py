@@ -69,6 +69,7 @@ _SECTIONS = (
     "rollout",
     "uncertainty",
     "confidence",
+    "options",
 )
 _DEFAULT_NAME = "green_book_2022"
 
@@ -216,6 +217,16 @@ class ParameterSet:
     shortfall_apply: bool
     shortfall_by_grade: Mapping[int, float]
     parameters: tuple[Parameter, ...] = field(repr=False)
+    # options, phasing, cost model and renewals (see _parse_extensions; defaults reproduce
+    # a parameter file that does not set them)
+    refresh_categories: tuple[str, ...] = ("equipment", "licences")
+    renewal_share: Mapping[str, float] = field(default_factory=dict)
+    rollout_cost_model: str = "per-officer"
+    rollout_waves: int = 1
+    rollout_wave_interval: int = 1
+    rollout_lead_time: int = 0
+    rollout_ramp_up: tuple[float, ...] = (1.0,)
+    hub_benefit_share: Parameter | None = None
 
     @property
     def enabled_benefits(self) -> tuple[BenefitLine, ...]:
@@ -820,6 +831,7 @@ def _parse(doc: dict[str, Any], label: str) -> ParameterSet:
             else:
                 shortfall[int(g)] = v
 
+    ext = _parse_extensions(doc, c)
     c.raise_if_any()
     if period is None or draws is None or sz is None or scz is None:  # pragma: no cover
         raise AppraisalError(f"parameter set {label} is incomplete")
@@ -861,6 +873,7 @@ def _parse(doc: dict[str, Any], label: str) -> ParameterSet:
         shortfall_apply=apply_shortfall,
         shortfall_by_grade=MappingProxyType(shortfall),
         parameters=tuple(c.parameters),
+        **ext,
     )
 
 
@@ -935,3 +948,84 @@ def _parse_benefit(
         enabled=bool(enabled),
         description=str(b.get("description", "")),
     )
+
+
+_COST_MODELS = ("fixed+per-officer", "per-officer")
+
+
+def _maybe(doc: Mapping[str, Any], path: str) -> Any:
+    """Return the node at ``path`` or ``None`` when absent (optional, newer settings)."""
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _whole(doc: Mapping[str, Any], key: str, c: _Collector, lowest: int) -> int | None:
+    p = _param(_maybe(doc, key), key, c)
+    if p is None:
+        return None
+    if int(p.value) != p.value or p.value < lowest:
+        c.add(f"{key} must be a whole number >= {lowest}, got {p.value!r}")
+        return None
+    return int(p.value)
+
+
+def _parse_extensions(doc: Mapping[str, Any], c: _Collector) -> dict[str, Any]:
+    """Parse the optional settings for renewals, the rollout's phasing and cost model, options."""
+    out: dict[str, Any] = {}
+    cats = _maybe(doc, "assets.refresh_categories")
+    if cats is not None:
+        if not isinstance(cats, list) or any(x not in COST_CATEGORIES for x in cats):
+            c.add(
+                f"assets.refresh_categories must be a list of cost categories "
+                f"({', '.join(COST_CATEGORIES)}), got {cats!r}"
+            )
+        else:
+            out["refresh_categories"] = tuple(str(x) for x in cats)
+    shares = _maybe(doc, "assets.renewal_share")
+    if isinstance(shares, Mapping):
+        parsed: dict[str, float] = {}
+        for cat in shares:
+            key = f"assets.renewal_share.{cat}"
+            if cat not in COST_CATEGORIES:
+                c.add(f"{key}: unknown cost category; allowed: {', '.join(COST_CATEGORIES)}")
+                continue
+            p = _param(shares[cat], key, c)
+            if p is not None:
+                if not 0 <= p.value <= 2:
+                    c.add(f"{key} must be a share between 0 and 2, got {p.value!r}")
+                parsed[cat] = float(p.value)
+        out["renewal_share"] = MappingProxyType(parsed)
+    model = _maybe(doc, "rollout.cost_model")
+    if model is not None:
+        out["rollout_cost_model"] = _option(doc, "rollout.cost_model", _COST_MODELS, c)
+    for key, name, lowest in (
+        ("rollout.waves", "rollout_waves", 1),
+        ("rollout.wave_interval_years", "rollout_wave_interval", 1),
+        ("rollout.lead_time_years", "rollout_lead_time", 0),
+    ):
+        v = _whole(doc, key, c, lowest)
+        if v is not None:
+            out[name] = v
+    ramp_node = _maybe(doc, "rollout.ramp_up")
+    if ramp_node is not None:
+        rp = _param(ramp_node, "rollout.ramp_up", c, numeric=False)
+        ramp = rp.value if rp is not None else None
+        if (
+            not isinstance(ramp, list | tuple)
+            or not ramp
+            or not all(_number(r) and 0 <= r <= 1.5 for r in ramp)
+        ):
+            c.add(f"rollout.ramp_up must be a list of shares (e.g. [0.5, 1.0]), got {ramp!r}")
+        else:
+            out["rollout_ramp_up"] = tuple(float(r) for r in ramp)
+    hub = _maybe(doc, "options.hub_benefit_share")
+    if hub is not None:
+        hp = _param(hub, "options.hub_benefit_share", c)
+        if hp is not None and not 0 <= hp.value <= 1:
+            c.add(f"options.hub_benefit_share must be a share in [0, 1], got {hp.value!r}")
+        out["hub_benefit_share"] = hp
+    return out

@@ -155,6 +155,9 @@ class RolloutResult:
     break_even: tuple[str, ...]
     driver: str
     n_forces: int
+    cost_fit: pd.DataFrame | None = field(default=None, repr=False)
+    pilot_size: float = math.nan
+    cost_model: str = "per-officer"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the projection as a JSON-ready dict."""
@@ -170,6 +173,10 @@ class RolloutResult:
             else self.uncertainty.monte_carlo.to_dict(),
             "break_even": list(self.break_even),
             "cost_profile_per_officer": jsonable(self.cost_profile),
+            "cost_model": self.cost_model,
+            "cost_fit": None if self.cost_fit is None else jsonable(self.cost_fit),
+            "pilot_size_exposure_weighted": jsonable(self.pilot_size),
+            "forces": jsonable(self.forces),
         }
 
 
@@ -199,6 +206,10 @@ class Appraisal:
         The same for the go-forward NPSV (the view a funding decision uses), or ``None``.
     rollout
         National rollout projection, or ``None``.
+    options
+        The shortlist (business as usual, do-minimum, full rollout, non-pilot forces only,
+        regional hubs) with PVs, NPSV, BCR and the difference from business as usual, or
+        ``None`` without a rollout.
     assumptions
         The assumptions log (every parameter with its provenance).
     notes
@@ -222,6 +233,7 @@ class Appraisal:
     params_name: str = ""
     params_version: str = ""
     go_forward_uncertainty: Uncertainty | None = field(default=None, repr=False)
+    options: pd.DataFrame | None = field(default=None, repr=False)
 
     # headline shortcuts
     @property
@@ -281,6 +293,7 @@ class Appraisal:
             "by_type": jsonable(self.by_type),
             "by_agency": jsonable(self.by_agency),
             "rollout": None if self.rollout is None else self.rollout.to_dict(),
+            "options": None if self.options is None else jsonable(self.options),
             "assumptions": jsonable(self.assumptions),
             "notes": list(self.notes),
         }

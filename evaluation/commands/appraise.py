@@ -360,13 +360,37 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
                 )
             )
         )
+    if result.options is not None and len(result.options):
+        o0 = result.options.iloc[0]
+        out.append("")
+        out.append(
+            f"Options shortlist, {o0['first_year']} to {o0['last_year']} (GBP real "
+            f"{o0['price_base_year']} prices, discounted to {o0['discount_base_year']})"
+        )
+        out.append(
+            _table(
+                result.options,
+                {
+                    "option": "s",
+                    "forces_funded": "s",
+                    "new_units": "s",
+                    "pv_costs": "m",
+                    "pv_benefits": "m",
+                    "npsv": "m",
+                    "bcr": "r",
+                    "npsv_vs_bau": "m",
+                },
+            )
+        )
     roll = result.rollout
     if roll is not None:
         r = roll.summary
         out.append("")
         out.append(
-            f"National rollout: {roll.n_forces} forces, scaled by {roll.driver}, all live from "
-            f"{r.first_year} (optimism bias at the rollout stage)"
+            f"National rollout: {roll.n_forces} forces ({roll.cost_model} costs fitted to the "
+            f"pilots, benefits scaled by {roll.driver} relative to the pilots' exposure-weighted "
+            f"size {roll.pilot_size:,.0f}), phased from {r.first_year} (optimism bias at the "
+            "rollout stage for new teams)"
         )
         out.extend(_headline(r))
         out.append(
