@@ -154,3 +154,63 @@ def test_phased_go_live_with_lead_time_and_ramp_up():
     )
     wilts = bl[bl["force"] == "Wiltshire"]
     assert list(wilts["financial_year"]) == ["2028-29", "2029-30"]
+
+
+def test_optimism_bias_follows_recorded_mitigation_with_bounds_side_by_side():
+    """Equipment: upper bound 200%, lower 10%. Steps removing 60% then 50% of the remaining
+    bound give 2.00 x 0.4 x 0.5 = 40%; staff (upper 10%, lower 0%) only the 50% step: 5%. A
+    step that would cut below the lower bound stops at it (accommodation: 24% x 0.05 = 1.2%,
+    floored at the 2% lower bound)."""
+    from evaluation.appraisal.optimism import ob_rates, ob_rates_table
+
+    steps = [
+        {
+            "name": "kit",
+            "categories": ["equipment"],
+            "reduction": {"value": 0.6, "source": "test"},
+        },
+        {
+            "name": "outturn",
+            "categories": ["equipment", "staff"],
+            "reduction": {"value": 0.5, "source": "test"},
+        },
+        {
+            "name": "deep",
+            "categories": ["accommodation"],
+            "reduction": {"value": 0.95, "source": "test"},
+        },
+    ]
+    p = _params().updated("optimism_bias.rollout", "mitigated")
+    doc = {k: v for k, v in p.raw.items()}
+    p = params_from_dict({**doc, "optimism_bias": {**doc["optimism_bias"], "mitigation": steps}})
+    rates = ob_rates(p, "mitigated")
+    assert rates["equipment"] == pytest.approx(0.40, abs=1e-12)
+    assert rates["staff"] == pytest.approx(0.05, abs=1e-12)
+    assert rates["accommodation"] == pytest.approx(0.02, abs=1e-12)
+    assert rates["training"] == pytest.approx(0.10, abs=1e-12)  # no step: the upper bound
+    table = ob_rates_table(p).set_index("category")
+    assert table.loc["equipment", "mitigation_steps"] == "kit -60%; outturn -50%"
+    a = appraise(_ledger(), _effects(), p, drivers=DRIVERS, uncertainty=False)
+    cl = a.rollout.cost_lines
+    dorset_kit = cl[(cl["force"] == "Dorset") & (cl["category"] == "equipment")].iloc[0]
+    assert dorset_kit["adjusted_gbp"] == pytest.approx(90_000 * 1.40, abs=PENNY)
+    dorset_staff = cl[(cl["force"] == "Dorset") & (cl["category"] == "staff")].iloc[0]
+    assert dorset_staff["adjusted_gbp"] == pytest.approx(300_000 * 1.05, abs=PENNY)
+    # lower and upper bounds side by side, each equal to a fresh appraisal at that bound
+    ob = a.rollout.optimism_bias.set_index("stage")
+    assert list(ob.index) == ["lower", "mitigated", "upper"]
+    opts = a.options.set_index("option")
+    for stage in ("lower", "upper"):
+        fresh = appraise(
+            _ledger(),
+            _effects(),
+            p.updated("optimism_bias.rollout", stage),
+            drivers=DRIVERS,
+            uncertainty=False,
+        )
+        assert ob.loc[stage, "npsv"] == pytest.approx(fresh.rollout.summary.npsv, abs=PENNY)
+        f_opts = fresh.options.set_index("option")
+        assert opts[f"npsv_ob_{stage}"].to_numpy() == pytest.approx(
+            f_opts["npsv"].to_numpy(), abs=PENNY
+        )
+    assert ob.loc["lower", "npsv"] > ob.loc["mitigated", "npsv"] > ob.loc["upper", "npsv"]

@@ -6,7 +6,9 @@ regional hubs.
 Every option is measured against the world the effects were estimated against (forces
 outsourcing their examinations), over the rollout period, in the same prices and discounted to
 the same year (the rollout's first year, the decision year by default), so their NPSVs are
-comparable and ``npsv_vs_bau`` is the difference from business as usual. The pilots are
+comparable and ``npsv_vs_bau`` is the difference from business as usual. New teams carry the
+rollout's optimism-bias rate (mitigated by default); ``npsv_ob_lower`` and ``npsv_ob_upper``
+show each option at the guidance's lower and upper bounds side by side. The pilots are
 already live: where an option keeps them, it keeps their running costs, refreshes and
 benefits from the decision year (their set-up is sunk and is not bought again, and their
 benefits are counted once, as continuing, never as a new team's).
@@ -68,6 +70,10 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "vfm_category",
     "npsv_vs_bau",
     "npsv_vs_do_minimum",
+    "npsv_ob_lower",
+    "npsv_ob_upper",
+    "bcr_ob_lower",
+    "bcr_ob_upper",
     "first_year",
     "last_year",
     "discount_base_year",
@@ -79,7 +85,21 @@ def appraise_options(
     model: RolloutModel, params: ParameterSet, effects: EffectsTable
 ) -> pd.DataFrame:
     """Appraise the shortlist (see the module docstring); one row per option."""
+    out = _appraise(model, params, effects, model.continuing(params, effects))
     keep = model.continuing(params, effects)
+    for stage in ("lower", "upper"):
+        at = _appraise(model, params.updated("optimism_bias.rollout", stage), effects, keep)
+        out[f"npsv_ob_{stage}"] = at["npsv"].to_numpy()
+        out[f"bcr_ob_{stage}"] = at["bcr"].to_numpy()
+    return out[list(OPTION_COLUMNS)]
+
+
+def _appraise(
+    model: RolloutModel,
+    params: ParameterSet,
+    effects: EffectsTable,
+    keep: tuple[pd.DataFrame, pd.DataFrame],
+) -> pd.DataFrame:
     team_units = model.units(params)
     hub_units = model.units(params, hubs=True)
     teams = model.new_teams(params, effects, team_units)
@@ -123,4 +143,4 @@ def appraise_options(
     out["npsv_vs_do_minimum"] = out["npsv"] - dmin
     for col in ("option", "description", "vfm_category"):
         out[col] = out[col].astype(object)
-    return out[list(OPTION_COLUMNS)]
+    return out

@@ -43,6 +43,7 @@ __all__ = [
     "OB_STAGES",
     "BenefitLine",
     "DiscountBand",
+    "MitigationStep",
     "Parameter",
     "ParameterSet",
     "default_params_path",
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 BENEFIT_TYPES: tuple[str, ...] = ("fiscal", "economic", "social")
-OB_STAGES: tuple[str, ...] = ("lower", "upper", "none")
+OB_STAGES: tuple[str, ...] = ("lower", "upper", "mitigated", "none")
 DISTRIBUTIONS: tuple[str, ...] = ("fixed", "triangular", "uniform")
 _EFFECT_DISTRIBUTIONS = ("auto", "normal", "bootstrap")
 _ROLLOUT_FORCES = ("all", "non-pilot")
@@ -175,6 +176,20 @@ class BenefitLine:
 
 
 @dataclass(frozen=True)
+class MitigationStep:
+    """A recorded reduction of the optimism-bias upper bound (Green Book supplementary guidance).
+
+    ``reduction`` (a :class:`Parameter` with its justification in ``source``) is the share of
+    the remaining bound removed for the listed cost ``categories``.
+    """
+
+    name: str
+    categories: tuple[str, ...]
+    reduction: Parameter
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class ParameterSet:
     """A validated appraisal parameter set (build with :func:`load_params`).
 
@@ -227,6 +242,7 @@ class ParameterSet:
     rollout_lead_time: int = 0
     rollout_ramp_up: tuple[float, ...] = (1.0,)
     hub_benefit_share: Parameter | None = None
+    ob_mitigation: tuple[MitigationStep, ...] = ()
 
     @property
     def enabled_benefits(self) -> tuple[BenefitLine, ...]:
@@ -1022,6 +1038,9 @@ def _parse_extensions(doc: Mapping[str, Any], c: _Collector) -> dict[str, Any]:
             c.add(f"rollout.ramp_up must be a list of shares (e.g. [0.5, 1.0]), got {ramp!r}")
         else:
             out["rollout_ramp_up"] = tuple(float(r) for r in ramp)
+    steps = _maybe(doc, "optimism_bias.mitigation")
+    if steps is not None:
+        out["ob_mitigation"] = _parse_mitigation(steps, c)
     hub = _maybe(doc, "options.hub_benefit_share")
     if hub is not None:
         hp = _param(hub, "options.hub_benefit_share", c)
@@ -1029,3 +1048,38 @@ def _parse_extensions(doc: Mapping[str, Any], c: _Collector) -> dict[str, Any]:
             c.add(f"options.hub_benefit_share must be a share in [0, 1], got {hp.value!r}")
         out["hub_benefit_share"] = hp
     return out
+
+
+def _parse_mitigation(steps: Any, c: _Collector) -> tuple[MitigationStep, ...]:
+    if not isinstance(steps, list):
+        c.add("optimism_bias.mitigation must be an array of [[optimism_bias.mitigation]] tables")
+        return ()
+    out = []
+    for i, step in enumerate(steps):
+        name = step.get("name") if isinstance(step, Mapping) else None
+        if not name:
+            c.add(f"optimism_bias.mitigation[{i}] needs a 'name'")
+            continue
+        where = f"optimism_bias.mitigation.{name}"
+        cats = step.get("categories")
+        if not isinstance(cats, list) or not cats or any(x not in COST_CATEGORIES for x in cats):
+            c.add(
+                f"{where}.categories must be a non-empty list of cost categories "
+                f"({', '.join(COST_CATEGORIES)}), got {cats!r}"
+            )
+            continue
+        p = _param(step.get("reduction"), f"{where}.reduction", c)
+        if p is None:
+            c.add(f"missing parameter '{where}.reduction'")
+            continue
+        if not 0 <= p.value <= 1:
+            c.add(f"{where}.reduction must be a share in [0, 1], got {p.value!r}")
+        out.append(
+            MitigationStep(
+                name=str(name),
+                categories=tuple(str(x) for x in cats),
+                reduction=p,
+                description=str(step.get("description", "")),
+            )
+        )
+    return tuple(out)

@@ -158,6 +158,8 @@ class RolloutResult:
     cost_fit: pd.DataFrame | None = field(default=None, repr=False)
     pilot_size: float = math.nan
     cost_model: str = "per-officer"
+    optimism_bias: pd.DataFrame | None = field(default=None, repr=False)
+    optimism_bias_rates: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the projection as a JSON-ready dict."""
@@ -177,6 +179,10 @@ class RolloutResult:
             "cost_fit": None if self.cost_fit is None else jsonable(self.cost_fit),
             "pilot_size_exposure_weighted": jsonable(self.pilot_size),
             "forces": jsonable(self.forces),
+            "optimism_bias": None if self.optimism_bias is None else jsonable(self.optimism_bias),
+            "optimism_bias_rates": None
+            if self.optimism_bias_rates is None
+            else jsonable(self.optimism_bias_rates),
         }
 
 

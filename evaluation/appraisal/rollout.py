@@ -37,6 +37,7 @@ from evaluation.appraisal.benefits import benefit_lines
 from evaluation.appraisal.costs import build_cost_lines, observed_refresh_ratios
 from evaluation.appraisal.effects import EffectsTable
 from evaluation.appraisal.measures import summarise
+from evaluation.appraisal.optimism import ob_rates_table
 from evaluation.appraisal.params import ParameterSet
 from evaluation.appraisal.results import RolloutResult, Uncertainty
 from evaluation.appraisal.uncertainty import LinearView, analyse, recompute_values
@@ -598,6 +599,23 @@ def project_rollout(
             seed=seed,
             ob_param="optimism_bias.rollout",
         )
+    ob_rows = []
+    for stage in dict.fromkeys(("lower", params.ob_rollout_stage, "upper")):
+        c_s, b_s, _ = (
+            (summary.pv_costs, summary.pv_benefits, 0.0)
+            if stage == params.ob_rollout_stage
+            else recompute(params.updated("optimism_bias.rollout", stage), effects)
+        )
+        ob_rows.append(
+            {
+                "stage": stage,
+                "central": stage == params.ob_rollout_stage,
+                "pv_costs": c_s,
+                "pv_benefits": b_s,
+                "npsv": b_s - c_s,
+                "bcr": b_s / c_s if c_s > 0 else math.nan,
+            }
+        )
     units = m.units(params)
     wave = {f: u for u in units for f in u.forces}
     forces = (list(m.pilots) if with_pilots else []) + list(m.others)
@@ -636,6 +654,8 @@ def project_rollout(
         cost_fit=m.fit,
         pilot_size=m.pilot_size,
         cost_model=params.rollout_cost_model,
+        optimism_bias=pd.DataFrame(ob_rows),
+        optimism_bias_rates=ob_rates_table(params),
     )
 
 
