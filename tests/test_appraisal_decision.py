@@ -184,3 +184,65 @@ def test_effect_distribution_is_stated_never_a_silent_fallback():
     assert b.monte_carlo is not None and b.monte_carlo.effect_distribution == "bootstrap"
     assert "joint bootstrap draws" in b.monte_carlo.effect_distribution_note
     assert math.isfinite(b.monte_carlo.p50)
+
+
+def test_real_wage_growth_and_both_bcr_conventions():
+    """Real wage growth 2% a year. Staff 100,000 a year (real) outturn in 2022-23 and
+    2023-24, projected 102,000 in 2024-25 and 104,040 in 2025-26 (grown from the last outturn
+    year). Officer hours: 1,000 a year released x 36.51 (2014-15 prices) x 104.00 / 76.57 x
+    share 1 = V; wage-linked, so 2025-26 (one year after the 2024-25 price base) is worth
+    1.02 V. Outsourced exams: 200 x GBP 500 = 100,000 a year, cashable.
+    BCR conventions: counted as benefits, BCR = (cash + non-cash) / costs; netted off costs,
+    BCR = non-cash / (costs - cash).
+    """
+    doc = {
+        "settings": {"appraisal_period_years": {"value": 4, "source": "test"}},
+        "unit_values": {
+            "outsourced_exam": {"value": 500.0, "price_base": "2024-25", "source": "test"},
+            "hour_release_share": {"value": 1.0, "source": "test"},
+            "officer_hour_sergeant_and_below": {
+                "value": 36.51,
+                "price_base": "2014-15",
+                "source": "test",
+            },
+        },
+        "real_growth": {"wages": {"value": 0.02, "source": "test"}},
+        "benefits": [
+            {"name": "outsourced_exams_avoided", "decay": {"value": 0.0, "source": "test"}},
+            {"name": "officer_hours_released", "decay": {"value": 0.0, "source": "test"}},
+            {"name": "cce_referrals_social_value", "enabled": False},
+        ],
+    }
+    p = params_from_dict(doc)
+    ledger = pd.DataFrame(
+        [
+            ("Durham", "2022-23", "staff", "recurrent", 100_000.0, "real 2024-25"),
+            ("Durham", "2023-24", "staff", "recurrent", 100_000.0, "real 2024-25"),
+        ],
+        columns=["force", "financial_year", "category", "kind", "amount_gbp", "price_basis"],
+    )
+    frame = pd.DataFrame(
+        {
+            "metric": ["outsourced_exams", "officer_hours_digital"],
+            "estimate": [-200.0, -1000.0],
+            "se": [10.0, 100.0],
+            "unit": ["exams", "hours"],
+        }
+    )
+    a = appraise(ledger, frame, p, rollout=False, uncertainty=False)
+    staff = a.cost_lines[a.cost_lines["basis"] == "forecast"].set_index("financial_year")
+    assert staff["base_real_gbp"].to_dict() == pytest.approx(
+        {"2024-25": 102_000.0, "2025-26": 104_040.0}, abs=PENNY
+    )
+    v = 1000 * 36.51 * 104.00 / 76.57
+    hours = a.benefit_lines[a.benefit_lines["line"] == "officer_hours_released"]
+    assert hours["value_gbp"].to_numpy() == pytest.approx([v, v, v, 1.02 * v], abs=PENNY)
+    d = [1.035**-t for t in range(4)]
+    costs = 100_000 * (d[0] + d[1]) + 102_000 * d[2] + 104_040 * d[3]
+    cash = 100_000 * sum(d)
+    noncash = v * (d[0] + d[1] + d[2]) + 1.02 * v * d[3]
+    s = a.summary
+    assert s.pv_costs == pytest.approx(costs, abs=PENNY)
+    assert s.bcr == pytest.approx((cash + noncash) / costs, rel=1e-12)
+    assert s.bcr_cashable_netted == pytest.approx(noncash / (costs - cash), rel=1e-12)
+    assert "netted" in s.bcr_convention

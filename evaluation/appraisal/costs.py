@@ -6,6 +6,7 @@ force x financial year x category x kind, and then:
 
 * recurrent costs after the last outturn year are projected at each force's last-year real level
   (``basis = "forecast"``), while the team is funded (to the end of the appraisal period);
+  staff costs grow with real wages (``real_growth.wages``) from the last outturn year;
 * capital in the refresh categories is bought again every asset life (``basis = "refresh"``) in
   years after the outturn;
 * optimism bias uplifts forecast and refresh costs (see :mod:`.optimism`);
@@ -36,6 +37,7 @@ from evaluation.schema import COST_CATEGORIES, COST_KINDS, resolve_force
 __all__ = [
     "COST_LINE_COLUMNS",
     "REFRESH_CATEGORIES",
+    "WAGE_CATEGORIES",
     "aggregate_outturn",
     "build_cost_lines",
     "check_ledger",
@@ -43,8 +45,12 @@ __all__ = [
     "observed_refresh_ratios",
 ]
 
-#: Capital categories bought again at the end of their asset life.
+#: Capital categories bought again at the end of their asset life (default of
+#: ``assets.refresh_categories``).
 REFRESH_CATEGORIES: tuple[str, ...] = ("equipment", "licences")
+
+#: Cost categories whose projected recurrent cost grows with real wages (``real_growth.wages``).
+WAGE_CATEGORIES: tuple[str, ...] = ("staff",)
 
 COST_LINE_COLUMNS: tuple[str, ...] = (
     "force",
@@ -346,7 +352,9 @@ def build_cost_lines(
         outturn = aggregate_outturn(ledger, params, basis=ledger_basis)
     parts = [outturn]
 
-    # recurrent projection at each force's last-outturn-year real level
+    # recurrent projection at each force's last-outturn-year real level (staff costs growing
+    # with real wages)
+    wage = params.wage_growth_rate
     if s_out < s_last:
         last_rec = outturn[
             (outturn["financial_year"] == outturn_end) & (outturn["kind"] == "recurrent")
@@ -362,7 +370,7 @@ def build_cost_lines(
                 "kind": "recurrent",
                 "price_basis": f"real {pb}",
                 "nominal_gbp": np.nan,
-                "base_real_gbp": v,
+                "base_real_gbp": v * (1.0 + (wage if c in WAGE_CATEGORIES else 0.0)) ** (y - s_out),
                 "deflator_factor": 1.0,
                 "basis": "forecast",
             }

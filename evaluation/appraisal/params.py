@@ -71,6 +71,7 @@ _SECTIONS = (
     "uncertainty",
     "confidence",
     "options",
+    "real_growth",
 )
 _DEFAULT_NAME = "green_book_2022"
 
@@ -158,6 +159,9 @@ class BenefitLine:
         Whether the line is counted.
     description
         Plain words.
+    wage_linked
+        ``True`` when the unit value grows with real wages (``real_growth.wages``) after the
+        price base year (the value of officer time).
     """
 
     name: str
@@ -173,6 +177,7 @@ class BenefitLine:
     group: str
     enabled: bool
     description: str = ""
+    wage_linked: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,12 @@ class ParameterSet:
     rollout_ramp_up: tuple[float, ...] = (1.0,)
     hub_benefit_share: Parameter | None = None
     ob_mitigation: tuple[MitigationStep, ...] = ()
+    wage_growth: Parameter | None = None
+
+    @property
+    def wage_growth_rate(self) -> float:
+        """Real growth a year of staff costs and of the value of officer time (0 if unset)."""
+        return 0.0 if self.wage_growth is None else float(self.wage_growth.value)
 
     @property
     def enabled_benefits(self) -> tuple[BenefitLine, ...]:
@@ -946,7 +957,7 @@ def _parse_benefit(
         decay = Parameter(key=f"{where}.decay", value=0.0)
     elif not 0 <= decay.value < 1:
         c.add(f"{where}.decay must be a share in [0, 1), got {decay.value!r}")
-    for flag in ("cashable", "wider", "enabled"):
+    for flag in ("cashable", "wider", "enabled", "wage_linked"):
         if flag in b and not isinstance(b[flag], bool):
             c.add(f"{where}.{flag} must be true or false, got {b[flag]!r}")
     return BenefitLine(
@@ -963,6 +974,7 @@ def _parse_benefit(
         group=str(b.get("group", name)),
         enabled=bool(enabled),
         description=str(b.get("description", "")),
+        wage_linked=bool(b.get("wage_linked", False)),
     )
 
 
@@ -1041,6 +1053,12 @@ def _parse_extensions(doc: Mapping[str, Any], c: _Collector) -> dict[str, Any]:
     steps = _maybe(doc, "optimism_bias.mitigation")
     if steps is not None:
         out["ob_mitigation"] = _parse_mitigation(steps, c)
+    wages = _maybe(doc, "real_growth.wages")
+    if wages is not None:
+        wp = _param(wages, "real_growth.wages", c)
+        if wp is not None and not -0.5 < wp.value < 0.5:
+            c.add(f"real_growth.wages must be a yearly rate in (-0.5, 0.5), got {wp.value!r}")
+        out["wage_growth"] = wp
     hub = _maybe(doc, "options.hub_benefit_share")
     if hub is not None:
         hp = _param(hub, "options.hub_benefit_share", c)

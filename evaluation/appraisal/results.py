@@ -52,6 +52,9 @@ class Summary:
     ``payback_year`` is the first financial year from which the cumulative discounted net
     benefit stays at or above zero to the end of the period (``None`` if it never does);
     ``payback_years`` counts years from the first year of the view (1 = first year).
+    ``bcr`` counts the forces' own cashable savings as benefits (Green Book convention for
+    social value); ``bcr_cashable_netted`` nets them off costs instead (the net cost to the
+    public purse), shown beside it because the two conventions rank options differently.
     """
 
     view: str
@@ -74,6 +77,11 @@ class Summary:
     npsv_with_wider: float
     bcr_with_wider: float
     vfm_category_with_wider: str
+    bcr_cashable_netted: float = math.nan
+    bcr_convention: str = (
+        "bcr counts forces' cashable savings as benefits; bcr_cashable_netted nets them off "
+        "costs (PV non-cashable benefits / (PV costs - PV cashable benefits))"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the measures as a JSON-ready dict."""

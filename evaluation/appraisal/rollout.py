@@ -34,7 +34,11 @@ from scipy import optimize
 
 from evaluation.appraisal._years import fy_label, fy_start, fy_years
 from evaluation.appraisal.benefits import benefit_lines
-from evaluation.appraisal.costs import build_cost_lines, observed_refresh_ratios
+from evaluation.appraisal.costs import (
+    WAGE_CATEGORIES,
+    build_cost_lines,
+    observed_refresh_ratios,
+)
 from evaluation.appraisal.effects import EffectsTable
 from evaluation.appraisal.measures import summarise
 from evaluation.appraisal.optimism import ob_rates_table
@@ -432,7 +436,12 @@ class RolloutModel:
         model = params.rollout_cost_model
         renew = {**params.renewal_share, **self.ratios}
 
+        wage = params.wage_growth_rate
+        s_out = fy_start(self.frame.outturn_end)  # type: ignore[attr-defined]
+
         def add(unit: Unit, year: int, cat: str, kind: str, amount: float) -> None:
+            if kind == "recurrent" and cat in WAGE_CATEGORIES:
+                amount *= (1.0 + wage) ** max(year - s_out, 0)
             if year <= last and amount > 0:
                 rows.append(
                     {

@@ -337,6 +337,17 @@ def _sensitivity(
                     npsv_of(params.updated(f"assets.life_years.{cat}", int(life.low or 1))),
                     npsv_of(params.updated(f"assets.life_years.{cat}", int(life.high or 1))),
                 )
+        wg = params.wage_growth
+        if wg is not None and wg.has_range:
+            add(
+                "real_wage_growth",
+                "real growth a year of staff costs and of the value of officer time",
+                wg.value,
+                wg.low,
+                wg.high,
+                npsv_of(params.updated("real_growth.wages", wg.low)),
+                npsv_of(params.updated("real_growth.wages", wg.high)),
+            )
         for line in params.enabled_benefits:
             if line.wider or not line.decay.has_range or line.name not in view.lines:
                 continue
@@ -544,7 +555,8 @@ def _scenarios(
     nonlinear = [
         r
         for r in (sensitivity.to_dict("records") if len(sensitivity) else [])
-        if str(r["input"]).partition(":")[0] in ("optimism_bias", "asset_life", "decay")
+        if str(r["input"]).partition(":")[0]
+        in ("optimism_bias", "asset_life", "decay", "real_wage_growth")
     ]
 
     def set_input(p: ParameterSet, inp: str, value: object) -> ParameterSet:
@@ -553,6 +565,8 @@ def _scenarios(
             return p.updated(ob_param, value)
         if kind == "asset_life":
             return p.updated(f"assets.life_years.{what}", int(value))  # type: ignore[call-overload]
+        if kind == "real_wage_growth":
+            return p.updated("real_growth.wages", value)
         return p.updated(f"benefits.{what}.decay", value)
 
     for name, direction in (("low", -1), ("central", 0), ("high", 1)):
