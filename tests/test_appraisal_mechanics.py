@@ -35,6 +35,7 @@ def _params(period: int = 4, **sections: object):
             }
         },
         "uncertainty": {"cost_scale": {"value": 1.0, "source": "test"}},
+        "real_growth": {"wages": {"value": 0.0, "source": "test"}},
         "benefits": [
             {"name": "officer_hours_released", "enabled": False},
             {"name": "cce_referrals_social_value", "enabled": False},
@@ -131,8 +132,8 @@ def test_deflator_is_rebased_to_a_user_series_and_price_base():
 
 
 def test_unit_values_are_uprated_from_their_own_price_base():
-    # officer hour 36.51 in 2014-15 prices (index 76.57) to 2024-25 (104.00)
-    p = load_params()
+    # officer hour 36.51 in 2014-15 prices (index 76.57) to 2024-25 (104.00), share valued 1
+    p = load_params().updated("unit_values.hour_release_share", 1.0)
     effects = pd.DataFrame(
         {
             "metric": ["outsourced_exams", "officer_hours_digital"],
@@ -335,7 +336,7 @@ def test_ramp_up_decay_and_cashable_split():
         {"name": "officer_hours_released", "enabled": True},
         {"name": "cce_referrals_social_value", "enabled": False},
     ]
-    p = _params(benefits=benefits)
+    p = _params(benefits=benefits).updated("unit_values.hour_release_share", 1.0)
     effects = pd.DataFrame(
         {
             "metric": ["outsourced_exams", "officer_hours_digital"],

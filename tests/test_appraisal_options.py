@@ -55,6 +55,7 @@ def _params(waves: int = 1, lead: int = 0, ramp: list[float] | None = None):
                 {"name": "cce_referrals_social_value", "enabled": False},
             ],
             "optimism_bias": {"rollout": "none"},
+            "real_growth": {"wages": {"value": 0.0, "source": "test"}},
             "rollout": {
                 "period_years": {"value": 4, "source": "test"},
                 "waves": {"value": waves, "source": "test"},

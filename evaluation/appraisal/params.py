@@ -249,6 +249,7 @@ class ParameterSet:
     hub_benefit_share: Parameter | None = None
     ob_mitigation: tuple[MitigationStep, ...] = ()
     wage_growth: Parameter | None = None
+    non_monetised: tuple[str, ...] = ()
 
     @property
     def wage_growth_rate(self) -> float:
@@ -1053,6 +1054,12 @@ def _parse_extensions(doc: Mapping[str, Any], c: _Collector) -> dict[str, Any]:
     steps = _maybe(doc, "optimism_bias.mitigation")
     if steps is not None:
         out["ob_mitigation"] = _parse_mitigation(steps, c)
+    nm = _maybe(doc, "settings.non_monetised")
+    if nm is not None:
+        if not isinstance(nm, list) or not all(isinstance(x, str) for x in nm):
+            c.add(f"settings.non_monetised must be a list of metric names, got {nm!r}")
+        else:
+            out["non_monetised"] = tuple(nm)
     wages = _maybe(doc, "real_growth.wages")
     if wages is not None:
         wp = _param(wages, "real_growth.wages", c)

@@ -224,6 +224,12 @@ class Appraisal:
         The shortlist (business as usual, do-minimum, full rollout, non-pilot forces only,
         regional hubs) with PVs, NPSV, BCR and the difference from business as usual, or
         ``None`` without a rollout.
+    realised_to_date, projected
+        The ex-post view split at the end of the outturn: costs and benefits realised to date,
+        and those projected after; both discounted to the ex-post base, so they add up to it.
+    non_monetised
+        Non-monetised impacts (turnaround, backlog) with estimates, 95% intervals and the value
+        per pilot force-year they would need for the go-forward NPSV to reach zero.
     assumptions
         The assumptions log (every parameter with its provenance).
     notes
@@ -248,6 +254,9 @@ class Appraisal:
     params_version: str = ""
     go_forward_uncertainty: Uncertainty | None = field(default=None, repr=False)
     options: pd.DataFrame | None = field(default=None, repr=False)
+    realised_to_date: Summary | None = field(default=None, repr=False)
+    projected: Summary | None = field(default=None, repr=False)
+    non_monetised: pd.DataFrame | None = field(default=None, repr=False)
 
     # headline shortcuts
     @property
@@ -308,6 +317,11 @@ class Appraisal:
             "by_agency": jsonable(self.by_agency),
             "rollout": None if self.rollout is None else self.rollout.to_dict(),
             "options": None if self.options is None else jsonable(self.options),
+            "realised_to_date": None
+            if self.realised_to_date is None
+            else self.realised_to_date.to_dict(),
+            "projected": None if self.projected is None else self.projected.to_dict(),
+            "non_monetised": None if self.non_monetised is None else jsonable(self.non_monetised),
             "assumptions": jsonable(self.assumptions),
             "notes": list(self.notes),
         }

@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         "costs": Path(costs).name,
         "effects": Path(effects_path).name,
         "register": None if register is None else Path(register).name,
+        "go_live": "register" if register is not None else "inferred from the ledger",
         "params": "green_book_2022 (bundled)" if args.params is None else Path(args.params).name,
         "seed": args.seed,
     }
@@ -210,7 +211,8 @@ def _decision_uncertainty(unc: Uncertainty) -> list[str]:
                     "central": "g",
                     "switching_value": "g",
                     "change_pct": "pct",
-                    "note": "s",
+                    "feasible": "s",
+                    "price_basis": "s",
                 },
             )
         )
@@ -236,6 +238,14 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
     out.append("")
     out.append(f"Ex-post view (all years, sunk costs included), {s.first_year} to {s.last_year}")
     out.extend(_headline(s))
+    if result.realised_to_date is not None and result.projected is not None:
+        rz, pj = result.realised_to_date, result.projected
+        out.append(
+            f"  of which realised to date ({rz.first_year} to {rz.last_year}): PV costs "
+            f"{_m(rz.pv_costs)}, PV benefits {_m(rz.pv_benefits)}, NPSV {_m(rz.npsv)}; "
+            f"projected ({pj.first_year} to {pj.last_year}): PV costs {_m(pj.pv_costs)}, "
+            f"PV benefits {_m(pj.pv_benefits)}, NPSV {_m(pj.npsv)}"
+        )
     if result.go_forward is not None:
         g = result.go_forward
         out.append("")
@@ -247,14 +257,37 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
         gu = result.go_forward_uncertainty
         if gu is not None:
             out.extend(_decision_uncertainty(gu))
+        nm = result.non_monetised
+        if nm is not None and len(nm):
+            out.append(
+                "  Non-monetised impacts (estimate and 95% interval; value per pilot force-year "
+                "each would need for the go-forward NPSV to reach zero, GBP real, discounted):"
+            )
+            out.append(
+                _table(
+                    nm,
+                    {
+                        "metric": "s",
+                        "estimate": "g",
+                        "ci_low": "g",
+                        "ci_high": "g",
+                        "better": "s",
+                        "value_needed_per_force_year": "g",
+                        "value_needed_per_unit": "g",
+                    },
+                )
+            )
     out.append("")
-    out.append("Year by year (GBP real; PV at the ex-post discount base)")
+    out.append(
+        f"Year by year (GBP real; t = years from the discount base year {s.discount_base_year}, "
+        "which is year 0)"
+    )
     out.append(
         _table(
             result.by_year,
             {
                 "financial_year": "s",
-                "year": "s",
+                "t": "s",
                 "forces_live": "s",
                 "costs_gbp": "m",
                 "benefits_cashable_gbp": "m",
@@ -311,7 +344,8 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
                 "central": "g",
                 "switching_value": "g",
                 "change_pct": "pct",
-                "npsv_at_switch": "m",
+                "feasible": "s",
+                "price_basis": "s",
             },
         )
     )
