@@ -215,3 +215,33 @@ def test_optimism_bias_follows_recorded_mitigation_with_bounds_side_by_side():
             f_opts["npsv"].to_numpy(), abs=PENNY
         )
     assert ob.loc["lower", "npsv"] > ob.loc["mitigated", "npsv"] > ob.loc["upper", "npsv"]
+
+
+def test_new_parameters_carry_provenance():
+    from evaluation.appraisal import load_params
+
+    p = load_params()
+    log = p.assumptions().set_index("key")
+    keys = [
+        "rollout.waves",
+        "rollout.wave_interval_years",
+        "rollout.lead_time_years",
+        "rollout.ramp_up",
+        "options.hub_benefit_share",
+        "real_growth.wages",
+        "assets.renewal_share.equipment",
+        "assets.renewal_share.training",
+        "assets.renewal_share.accreditation",
+        "optimism_bias.mitigation.proven_off_the_shelf_kit.reduction",
+        "optimism_bias.mitigation.costs_from_pilot_outturn.reduction",
+        "unit_values.hour_release_share",
+        "assets.life_years.equipment",
+    ]
+    for key in keys:
+        row = log.loc[key]
+        assert row["source"] and row["vintage"], key
+        assert row["confidence"] in (1, 2, 3, 4, 5), key
+    share = p.unit_values["hour_release_share"]
+    assert share.low < share.value < share.high  # not at the top of its range
+    assert p.asset_life["equipment"] == 3  # the ledger's refresh cycle
+    assert set(p.refresh_categories) == {"equipment", "licences", "training", "accreditation"}

@@ -458,12 +458,27 @@ def build_cost_lines(
 
 def _purchases(
     capital: pd.DataFrame, categories: Sequence[str]
-) -> Iterator[tuple[tuple[str, str], pd.Series]]:
-    """Yield ((force, category), real spend by financial year) for refresh-category capital."""
+) -> Iterator[tuple[tuple[str, str], list[str], np.ndarray]]:
+    """Yield ((force, category), purchase years, real spend) for refresh-category capital."""
     cap = capital[capital["category"].isin(list(categories))]
-    for (force, category), g in cap.groupby(["force", "category"], sort=True):
-        by_year = g.groupby("financial_year", sort=True)["base_real_gbp"].sum()
-        yield (str(force), str(category)), by_year[by_year > 0]
+    if cap.empty:
+        return
+    spend = cap.groupby(["force", "category", "financial_year"], sort=True)["base_real_gbp"].sum()
+    spend = spend[spend > 0]
+    current: tuple[str, str] | None = None
+    years: list[str] = []
+    values: list[float] = []
+    index: list[tuple[object, object, object]] = list(spend.index)
+    for (force, category, year), value in zip(index, spend.to_numpy(dtype=float), strict=True):
+        key = (str(force), str(category))
+        if key != current:
+            if current is not None:
+                yield current, years, np.asarray(values, dtype=float)
+            current, years, values = key, [], []
+        years.append(str(year))
+        values.append(float(value))
+    if current is not None:
+        yield current, years, np.asarray(values, dtype=float)
 
 
 def observed_refresh_ratios(
@@ -490,8 +505,7 @@ def observed_refresh_ratios(
     capital = outturn[outturn["kind"] == "capital"]
     num: dict[str, float] = {}
     den: dict[str, float] = {}
-    for (_, category), by_year in _purchases(capital, categories):
-        values = by_year.to_numpy(dtype=float)
+    for (_, category), _years, values in _purchases(capital, categories):
         if len(values) >= 2:
             num[category] = num.get(category, 0.0) + float(values[1:].sum())
             den[category] = den.get(category, 0.0) + float(values[:-1].sum())
@@ -507,11 +521,9 @@ def _asset_chains(
     itself an actual refresh (the observed refresh cost), else the set-up cost times the
     category's observed refresh ratio (else its renewal share; 1 when neither is known).
     """
-    for key, by_year in _purchases(capital, categories):
-        if by_year.empty:
-            continue
-        latest_year, latest = str(by_year.index[-1]), float(by_year.iloc[-1])
-        price = latest if len(by_year) >= 2 else latest * ratios.get(key[1], 1.0)
+    for key, years, values in _purchases(capital, categories):
+        latest_year, latest = years[-1], float(values[-1])
+        price = latest if len(values) >= 2 else latest * ratios.get(key[1], 1.0)
         yield key, price, latest_year
 
 

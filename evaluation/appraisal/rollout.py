@@ -25,8 +25,9 @@ exposure-weighted mean size (the pilot force-years behind the estimate,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -422,7 +423,7 @@ class RolloutModel:
         )
         return c, b
 
-    def _amount(self, row: pd.Series, officers: float, model: str) -> float:
+    def _amount(self, row: Mapping[Hashable, Any], officers: float, model: str) -> float:
         if model == "per-officer":
             return float(row["proportional_gbp_per_officer"]) * officers
         return float(row["fixed_gbp"]) + float(row["per_officer_gbp"]) * officers
@@ -456,10 +457,11 @@ class RolloutModel:
                     }
                 )
 
+        fit = self.fit.to_dict("records")
         for u in units:
             s_setup, s_live = fy_start(u.setup_year), fy_start(u.go_live)
-            for r in self.fit.to_dict("records"):
-                amount = self._amount(pd.Series(r), u.officers, model)
+            for r in fit:
+                amount = self._amount(r, u.officers, model)
                 cat, kind = str(r["category"]), str(r["kind"])
                 if kind == "capital":
                     add(u, s_setup, cat, kind, amount)
