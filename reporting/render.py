@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import plotly.graph_objects as go
 import pandas as pd
+import plotly.graph_objects as go
 
 from evaluation.annual import AnnualReport, Chart, Column, Table
 from evaluation.annual.formatting import financial_year, format_value, gbp_m, p_value, percent
