@@ -180,10 +180,21 @@ def pdf_page_png(pdf: str | Path, png: str | Path, *, page: int = 1, dpi: int = 
     out = Path(png)
     stem = out.with_suffix("")
     subprocess.run(
-        [exe, "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile",
-         str(pdf), str(stem)],
+        [
+            exe,
+            "-png",
+            "-r",
+            str(dpi),
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(stem),
+        ],
         check=True,
         capture_output=True,
         timeout=120,
-    )  # fmt: skip
+    )
     return out

@@ -73,7 +73,7 @@ def test_report_command_writes_the_year(tmp_path: Path, capsys: pytest.CaptureFi
             "--analyst",
             "A. Analyst",
         ]
-    )  # fmt: skip
+    )
     out = capsys.readouterr().out
     assert code == 0
     folder = tmp_path / "2025-26"

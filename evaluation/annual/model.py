@@ -285,6 +285,7 @@ def build_annual_report(
     cut: YearCut | None = None,
     qa: QaRoles | None = None,
     sources: Mapping[str, Mapping[str, str]] | None = None,
+    robustness: bool = True,
 ) -> AnnualReport:
     """Build the annual report model of financial year ``year``.
 
@@ -304,26 +305,33 @@ def build_annual_report(
     sources
         The original input files (``{"panel": {"file": ..., "sha256": ...}, ...}``) before the
         cut, for the QA log.
+    robustness
+        Whether to run the robustness checks of the metrics behind the core benefits (other
+        estimators, placebo go-live, leave one pilot out; a few seconds per metric).
 
     Returns
     -------
     AnnualReport
         The frozen model.
     """
+    from evaluation.annual import _impact as I
     from evaluation.annual import _money as M
     from evaluation.annual import _sections as S
     from evaluation.annual.cutoff import _check_year, year_end
 
     _check_year(year)
     end = year_end(year)
+    from evaluation.annual.robustness import robustness_checks
+
     ctx = S.Context.make(result, year, end, cut=cut)
     qa = qa or QaRoles()
-    headline = S.headline(ctx)
-    warnings = S.all_warnings(ctx)
+    rob = robustness_checks(result, ctx.benefit_metrics()) if robustness else None
+    headline = S.headline(ctx, rob)
+    warnings = I.all_warnings(ctx)
     pillars = S.pillars(ctx)
     sections = (
         S.programme(ctx, headline),
-        S.impact(ctx, warnings),
+        I.impact(ctx, warnings, rob),
         M.costs(ctx),
         M.benefits(ctx),
         M.value_for_money(ctx, headline),
