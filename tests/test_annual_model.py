@@ -201,3 +201,17 @@ def test_robustness_checks_of_the_benefit_metrics(years) -> None:
     assert loo["force_at_max"] in set(y.result.register["force"])
     # the rating reads the checks
     assert any("Placebo" in r or "placebo" in r for r in y.report.headline.confidence_reasons)
+
+
+def test_table_csv_never_carries_a_formula(years, tmp_path) -> None:
+    import dataclasses
+
+    t = years["2025-26"].report.tables()[0]
+    frame = t.frame.copy()
+    first = t.columns[0].name
+    frame.loc[0, first] = "=HYPERLINK(1)"
+    frame.loc[1, first] = "@cmd"
+    path = dataclasses.replace(t, frame=frame).to_csv(tmp_path / "t.csv")
+    back = pd.read_csv(path)
+    assert back.iloc[0, 0] == "'=HYPERLINK(1)" and back.iloc[1, 0] == "'@cmd"
+    assert list(back.columns) == t.headers()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font
 
 from evaluation.annual._workbook_checks import checks_sheet, sensitivity_sheet
@@ -40,6 +41,7 @@ SHEETS: dict[str, str] = {
     "Costs": "Cost lines: amount, deflation to real prices, optimism bias, adjusted cost",
     "Benefits": "Benefit lines: effect x force-years x unit value, and present value",
     "Appraisal": "By year: costs, benefits, discount factor, present values, payback",
+    "Chart": "Chart of the cumulative NPSV by year (drawn from the Appraisal sheet)",
     "Results": "NPSV, BCR, cashable BCR, value-for-money category, payback",
     "Sensitivity": "One-way sensitivities of NPSV",
     "Checks": "Totals reconcile; the workbook agrees with the toolkit",
@@ -124,6 +126,7 @@ def build_sheets(book: _Book, report: AnnualReport) -> None:
     _costs(book, report)
     _benefits(book, report)
     _appraisal(book, report)
+    _chart(book, report)
     _results(book, report)
     sens = sensitivity_sheet(book, report)
     checks_sheet(book, report, sens)
@@ -662,6 +665,38 @@ def _appraisal(book: _Book, report: AnnualReport) -> None:
     ):
         sheet.name_column(name, col)
     sheet.finish("appraisal_by_year")
+
+
+def _chart(book: _Book, report: AnnualReport) -> None:
+    """Add a chart sheet drawn from the live Appraisal cells (it moves when an input changes)."""
+    n = len(report.appraisal.by_year)
+    ws = book.wb["Appraisal"]
+    headers = [c.value for c in ws[HEADER_ROW]]
+
+    def col(name: str) -> int:
+        return headers.index(name) + 1
+
+    chart = LineChart()
+    chart.title = "Cumulative NPSV by year (GBP, real, discounted)"
+    chart.y_axis.title = "GBP"
+    chart.x_axis.title = "Financial year"
+    chart.y_axis.number_format = EXCEL_FORMATS["gbp_m"]
+    for name, colour, dash in (
+        ("Cumulative PV net (GBP, real)", "12436D", "solid"),
+        ("PV costs (GBP, real)", "F46A25", "dash"),
+        ("PV core benefits (GBP, real)", "28A197", "sysDot"),
+    ):
+        c = col(name)
+        data = Reference(ws, min_col=c, max_col=c, min_row=HEADER_ROW, max_row=HEADER_ROW + n)
+        chart.add_data(data, titles_from_data=True)
+        series = chart.series[-1]
+        series.graphicalProperties.line.solidFill = colour
+        series.graphicalProperties.line.dashStyle = dash
+        series.graphicalProperties.line.width = 28575
+    cats = Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + n)
+    chart.set_categories(cats)
+    sheet = book.wb.create_chartsheet("Chart")
+    sheet.add_chart(chart)
 
 
 def _results(book: _Book, report: AnnualReport) -> None:

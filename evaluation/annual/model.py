@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from evaluation.annual.formatting import format_value
+from evaluation.annual.formatting import format_value, safe_csv_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -81,6 +82,16 @@ class Table:
         out = self.frame[[c.name for c in self.columns]].copy()
         out.columns = self.headers()
         return out
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the raw values as CSV (UTF-8); text a spreadsheet would run gets a ``'``."""
+        out = self.values()
+        for col in out.columns:
+            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+                out[col] = out[col].map(safe_csv_text)
+        target = Path(path)
+        out.to_csv(target, index=False, encoding="utf-8")
+        return target
 
 
 @dataclass(frozen=True)
