@@ -350,8 +350,14 @@ def trends_chart(
         if mark in set(data["period"]):
             fig.add_vline(x=mark, line={"color": _GREY, "width": 1, "dash": "dot"})
             fig.add_annotation(
-                x=mark, y=1, yref="paper", text=f"go-live {mark}", showarrow=False,
-                xanchor="left", yanchor="top", font={"size": 12},
+                x=mark,
+                y=1,
+                yref="paper",
+                text=f"go-live {mark}",
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                font={"size": 12},
             )
     fig.update_xaxes(type="category", nticks=12)
     return fig
@@ -610,7 +616,12 @@ def monte_carlo_chart(
         )
     fig.add_vline(x=0, line={"color": _ORANGE, "width": 2})
     fig.add_annotation(
-        x=0, y=0.9, yref="paper", text="NPSV = 0", showarrow=False, xanchor="left",
+        x=0,
+        y=0.9,
+        yref="paper",
+        text="NPSV = 0",
+        showarrow=False,
+        xanchor="left",
         font={"color": PALETTE["dark_grey"]},
     )
     fig.update_yaxes(tickformat=".0%")
