@@ -106,6 +106,9 @@ def test_change_since_last_year(years) -> None:
     assert m.loc["NPSV (GBP, real)", "last_year"] == last.headline.npsv
     assert m.loc["NPSV (GBP, real)", "this_year"] == this.headline.npsv
     assert m.loc["BCR", "change"] == pytest.approx(this.headline.bcr - last.headline.bcr)
+    shown = {r[0]: r for r in change.tables[0].rows()}
+    assert shown["P(NPSV > 0)"][2].endswith("%") and shown["Pilot forces live"][2] == "14"
+    assert shown["NPSV (GBP, real)"][2] == f"GBP {this.headline.npsv:,.0f}"
     eff = change.tables[2].frame.set_index("metric")
     assert (
         eff.loc["outsourced_exams", "last_year"]
