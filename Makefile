@@ -4,8 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run test test-full test-fuzz mutate mutate-named bench calibration lint \
-	typecheck clean
+.PHONY: setup system-deps run run-main run-reports report-image test test-full test-fuzz \
+	mutate mutate-named bench calibration lint typecheck clean
 
 # Create the virtual environment and install the project with its test peers.
 $(STAMP): pyproject.toml
@@ -21,9 +21,24 @@ setup: $(STAMP) system-deps
 system-deps:
 	@bash tools/system-deps.sh
 
-# The main job on the bundled data.
-run: setup
+# The main job on the bundled data, then every year's annual report and workbook. Each step is
+# its own target so more can be appended to `run` (e.g. starting the dashboard).
+run: setup run-main run-reports
+	@echo
+	@echo "Main job:       reports/latest/ (effects.csv, estimates.json, appraisal.json, manifest.json)"
+	@echo "Annual reports: reports/<year>/report.html, report.pdf, workbook.xlsx for each year:"
+	@ls -d reports/[0-9][0-9][0-9][0-9]-[0-9][0-9] | sed 's/^/  /'
+
+run-main: setup
 	$(VENV)/bin/pathfinder run
+
+run-reports: setup
+	$(VENV)/bin/pathfinder report --all-years --out reports
+
+# The README's picture of the report: first page of the latest year's PDF (after make run).
+report-image:
+	pdftoppm -png -r 80 -f 1 -l 1 -singlefile \
+	  "$$(ls -d reports/[0-9][0-9][0-9][0-9]-[0-9][0-9] | tail -1)/report.pdf" docs/img/report-page1
 
 # The whole test suite (slow studies run in a bounded version; PATHFINDER_FULL=1 for full size).
 test: setup
@@ -69,8 +84,8 @@ calibration: setup
 	$(PY) -m studies.calibration --reps 500 $(if $(WORKERS),--workers $(WORKERS))
 
 lint: setup
-	$(VENV)/bin/ruff check evaluation dashboard tests benchmarks studies
-	$(VENV)/bin/ruff format --check evaluation dashboard tests benchmarks studies
+	$(VENV)/bin/ruff check evaluation dashboard reporting tests benchmarks studies
+	$(VENV)/bin/ruff format --check evaluation dashboard reporting tests benchmarks studies
 
 typecheck: setup
 	$(VENV)/bin/mypy
