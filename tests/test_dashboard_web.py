@@ -34,6 +34,14 @@ def _basic(user: str, password: str) -> dict[str, str]:
 GOOD = _basic(USER, PASSWORD)
 
 
+def _get(client, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    """GET and close the response (static files are streamed from open files)."""
+    r = client.get(path, headers=headers)
+    r.get_data()
+    r.close()
+    return r
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     config = DashboardConfig(
@@ -64,7 +72,7 @@ def test_every_route_refuses_unauthenticated_requests(client) -> None:  # type: 
     assert any("dash_renderer" in p or "_dash-component-suites" in p for p in paths)
     for path in paths:
         for headers in ({}, _basic(USER, "wrong"), _basic("nobody", PASSWORD)):
-            r = client.get(path, headers=headers)
+            r = _get(client, path, headers)
             assert r.status_code == 401, (path, headers, r.status_code)
             assert r.headers["WWW-Authenticate"].startswith("Basic ")
             assert b"Sign in" in r.data
@@ -79,8 +87,8 @@ def test_authenticated_pages_and_assets_are_served(client) -> None:  # type: ign
     text = r.get_data(as_text=True)
     assert '<html lang="en-GB"' in text
     for path in _asset_paths(client):
-        assert client.get(path, headers=GOOD).status_code == 200, path
-    css = client.get("/assets/govuk-frontend.min.css", headers=GOOD).get_data(as_text=True)
+        assert _get(client, path, GOOD).status_code == 200, path
+    css = _get(client, "/assets/govuk-frontend.min.css", GOOD).get_data(as_text=True)
     assert "GDS Transport" not in css and "@font-face" not in css
     assert "font-family:arial,sans-serif" in css
 
@@ -138,9 +146,7 @@ def test_callbacks_need_a_csrf_token(client) -> None:  # type: ignore[no-untyped
     assert r.status_code == 400
     assert b"CSRF" in r.data
     token = _csrf(client)
-    r = client.post(
-        "/_dash-update-component", json=body, headers={**GOOD, "X-CSRFToken": token}
-    )
+    r = client.post("/_dash-update-component", json=body, headers={**GOOD, "X-CSRFToken": token})
     assert r.status_code == 200
     out = r.get_json()["response"]
     assert "Upload a file" in json.dumps(out["page-content"])
@@ -159,9 +165,7 @@ def test_upload_over_the_limit_is_refused_by_the_server(client) -> None:  # type
         "changedPropIds": ["upload-file.contents"],
         "state": [],
     }
-    r = client.post(
-        "/_dash-update-component", json=body, headers={**GOOD, "X-CSRFToken": token}
-    )
+    r = client.post("/_dash-update-component", json=body, headers={**GOOD, "X-CSRFToken": token})
     assert r.status_code == 413
 
 
