@@ -1,0 +1,120 @@
+"""Charts of a design comparison (plotly figures; offline HTML with the library inlined)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evaluation.pilot_design.compare import DesignComparison
+
+__all__ = ["comparison_figure", "comparison_table", "write_html"]
+
+
+def comparison_table(result: DesignComparison, *, recommended_only: bool = True) -> pd.DataFrame:
+    """Return a readable table: one row per design and metric (recommended inference).
+
+    Columns: pilots, waves, follow-up, selection, metric, inference, MDE (per force-year and
+    relative), analytic MDE, break-even, power at break-even, size, cost.
+    """
+    t = result.table
+    if recommended_only:
+        t = t[t["inference"] == "recommended"]
+    out = pd.DataFrame(
+        {
+            "pilots": t["pilots"],
+            "waves": t["waves"],
+            "follow-up (months)": t["follow_up_months"],
+            "selection": t["selection"],
+            "metric": t["metric"],
+            "inference": t["inference_used"],
+            "MDE per force-year": t["mde"].round(1),
+            "MDE (%)": (100 * t["mde_relative"]).round(1),
+            "analytic MDE (%)": (100 * t["analytic_mde_relative"]).round(1),
+            "break-even per force-year": t["break_even_effect"].round(1),
+            "power at break-even": t["power_at_break_even"].round(2),
+            "power at current estimate": t["power"].round(2),
+            "size": t["size"].round(3),
+            "cost (GBP m)": (t["cost"] / 1e6).round(2),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def comparison_figure(result: DesignComparison) -> Any:
+    """Return a plotly figure: power at the break-even effect and MDE against pilots.
+
+    One panel per metric; one line per selection, follow-up and waves combination (the
+    recommended inference), with the 80% power line. The hover shows the MDE, size and cost.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    t = result.table[result.table["inference"] == "recommended"]
+    metrics = list(dict.fromkeys(t["metric"]))
+    fig = make_subplots(
+        rows=1,
+        cols=max(len(metrics), 1),
+        subplot_titles=[m.replace("_", " ") for m in metrics],
+        shared_yaxes=True,
+    )
+    groups = t.groupby(["selection", "follow_up_months", "waves"], sort=False)
+    for i, metric in enumerate(metrics, start=1):
+        for keys, part in groups:
+            selection, follow, waves = (str(k) for k in keys)
+            part = part[part["metric"] == metric].sort_values("pilots")
+            if part.empty:
+                continue
+            name = f"{selection}, {follow} months, {waves} wave{'' if waves == '1' else 's'}"
+            hover = [
+                f"{p} pilots<br>MDE {m:.3g} per force-year ({r:.0%})<br>size {s:.1%}"
+                f"<br>cost £{c / 1e6:.1f}m"
+                if math.isfinite(m)
+                else f"{p} pilots<br>MDE beyond the grid<br>size {s:.1%}"
+                for p, m, r, s, c in zip(
+                    part["pilots"],
+                    part["mde"],
+                    part["mde_relative"],
+                    part["size"],
+                    part["cost"],
+                    strict=True,
+                )
+            ]
+            fig.add_trace(
+                go.Scatter(
+                    x=part["pilots"],
+                    y=part["power_at_break_even"],
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=i == 1,
+                    hovertext=hover,
+                    hoverinfo="text",
+                ),
+                row=1,
+                col=i,
+            )
+        fig.add_hline(y=0.8, line_dash="dash", line_color="grey", row=1, col=i)
+        fig.update_xaxes(title_text="pilot forces", row=1, col=i)
+    fig.update_yaxes(title_text="power at the break-even effect", range=[0, 1.05], row=1, col=1)
+    fig.update_layout(
+        title=(
+            f"Power to detect the break-even effect ({result.reps} placebo pilots per design; "
+            "dashed: 80%)"
+        ),
+        template="plotly_white",
+        height=420,
+        width=max(520, 430 * len(metrics)),
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def write_html(fig: Any, path: str | Path) -> Path:
+    """Write the figure as a self-contained HTML file (plotly.js inlined: works offline)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(out, include_plotlyjs=True, full_html=True)
+    return out
