@@ -103,7 +103,9 @@ def install_security(
                 secure=https,
                 httponly=False,  # the Dash renderer reads it to send X-CSRFToken
             )
-        response.headers.setdefault("Cache-Control", "no-store")
+        static = flask.request.path.startswith(("/assets/", "/_dash-component-suites/"))
+        # data never stays in caches; the app's own static files may (privately)
+        response.headers["Cache-Control"] = "private, max-age=3600" if static else "no-store"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
         return response
