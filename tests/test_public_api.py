@@ -58,6 +58,7 @@ PINNED = {
     "fit_event_study",
     "fit_imputation",
     "fit_sdid",
+    "fit_sun_abraham",
     "fit_twfe",
     "force_officers",
     "format_period",
