@@ -99,6 +99,7 @@ _EXPORTS: dict[str, str] = {
     # sensitivity
     "relative_magnitudes": "evaluation.sensitivity",
     "honest_bounds": "evaluation.sensitivity",
+    "honest_smoothness": "evaluation.sensitivity",
     "breakdown_mbar": "evaluation.sensitivity",
     "fake_golive": "evaluation.sensitivity",
     "leave_one_pilot_out": "evaluation.sensitivity",
@@ -190,6 +191,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         breakdown_mbar,
         fake_golive,
         honest_bounds,
+        honest_smoothness,
         leave_one_pilot_out,
         relative_magnitudes,
     )

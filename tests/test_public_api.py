@@ -66,6 +66,7 @@ PINNED = {
     "get_method",
     "goodman_bacon",
     "honest_bounds",
+    "honest_smoothness",
     "imputation_variance",
     "leave_one_pilot_out",
     "load_effects",
