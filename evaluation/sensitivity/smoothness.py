@@ -73,7 +73,10 @@ def folded_normal_quantile(p: float, t: float) -> float:
 
 
 def _check(
-    beta: np.ndarray, sigma: np.ndarray | None, n_pre: int, l_vec: Sequence[float] | None
+    beta: np.ndarray,
+    sigma: np.ndarray | None,
+    n_pre: int,
+    l_vec: Sequence[float] | np.ndarray | None,
 ) -> np.ndarray:
     n_post = len(beta) - n_pre
     if n_pre < 1 or n_post < 1:
@@ -100,7 +103,10 @@ def _a_sd(n_pre: int, n_post: int) -> np.ndarray:
 
 
 def sd_identified_set(
-    beta: Sequence[float], n_pre: int, m: float, l_vec: Sequence[float] | None = None
+    beta: Sequence[float] | np.ndarray,
+    n_pre: int,
+    m: float,
+    l_vec: Sequence[float] | np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Return the identified set of ``l' tau_post`` under Delta^SD(m) given the true ``beta``.
 
@@ -211,11 +217,11 @@ class _Flci:
 
 
 def flci(
-    beta: Sequence[float],
+    beta: Sequence[float] | np.ndarray,
     sigma: np.ndarray,
     n_pre: int,
     m: float,
-    l_vec: Sequence[float] | None = None,
+    l_vec: Sequence[float] | np.ndarray | None = None,
     level: float = 0.95,
 ) -> dict[str, Any]:
     """Optimal fixed-length confidence interval for ``l' tau_post`` under Delta^SD(m).
@@ -287,12 +293,12 @@ def flci(
 
 
 def smoothness_bounds(
-    beta: Sequence[float],
+    beta: Sequence[float] | np.ndarray,
     sigma: np.ndarray,
     n_pre: int,
     *,
-    m: Sequence[float] | None = None,
-    l_vec: Sequence[float] | None = None,
+    m: Sequence[float] | np.ndarray | None = None,
+    l_vec: Sequence[float] | np.ndarray | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Delta^SD table over a grid of M: identified set and FLCI, with the breakdown M.
@@ -370,8 +376,8 @@ def _breakdown(
 def honest_smoothness(
     result: Any,
     *,
-    m: Sequence[float] | None = None,
-    l_vec: Sequence[float] | None = None,
+    m: Sequence[float] | np.ndarray | None = None,
+    l_vec: Sequence[float] | np.ndarray | None = None,
     level: float | None = None,
 ) -> pd.DataFrame:
     """Delta^SD table (identified set and FLCI over M) for a fitted event study.
