@@ -13,7 +13,9 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from evaluation.errors import ConfigError
 
@@ -122,6 +124,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="keep finished chunks here; a rerun resumes (default: none)",
     )
+    c = parser.add_argument_group("choosing pilots (instead of comparing designs)")
+    c.add_argument(
+        "--choose",
+        type=int,
+        default=None,
+        metavar="K",
+        help="propose K pilot forces balanced on pre-period levels and trends",
+    )
+    c.add_argument("--must-include", default="", help="forces that must be pilots (A,B)")
+    c.add_argument("--must-exclude", default="", help="forces that must not be pilots")
+    c.add_argument("--max-per-region", type=int, default=None, help="at most N pilots a region")
+    c.add_argument("--proposals", type=int, default=3, help="pilot sets to propose (3)")
     o = parser.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print the results as JSON")
     o.add_argument("--out", type=Path, help="write design.json, design.csv and design.html here")
@@ -158,6 +172,46 @@ def _metric_info(args: argparse.Namespace, sample: Path, names: list[str]) -> di
         info[m] = MetricInfo(int(direction), flow, x, est)
     setup, running = ledger_unit_costs(pd.DataFrame(ledger))
     return {"info": info, "setup": setup, "running": running}
+
+
+def _names(text: str) -> list[str]:
+    from evaluation.schema import resolve_force
+
+    out = []
+    for name in (p.strip() for p in text.split(",") if p.strip()):
+        force = resolve_force(name)
+        if force is None:
+            raise ConfigError(f"unknown force {name!r}")
+        out.append(force)
+    return out
+
+
+def _choose(args: argparse.Namespace, histories: Mapping[str, Any]) -> int:
+    """Propose balanced pilot sets and print them (or JSON)."""
+    import numpy as np
+
+    from evaluation.pilot_design.choose import choose_pilots
+
+    if args.proposals < 1:
+        raise ConfigError(f"--proposals must be at least 1; got {args.proposals}")
+    props = choose_pilots(
+        histories,
+        args.choose,
+        must_include=_names(args.must_include),
+        must_exclude=_names(args.must_exclude),
+        max_per_region=args.max_per_region,
+        proposals=args.proposals,
+        rng=np.random.default_rng(args.seed),
+    )
+    if args.json:
+        json.dump({"proposals": [p.to_dict() for p in props]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for i, p in enumerate(props, start=1):
+        print(f"Proposal {i} (imbalance {p.imbalance:.3f}): {', '.join(p.pilots)}")
+    print("\nBalance of proposal 1 (standardised means; |smd| < 0.1 is balanced):")
+    print(props[0].balance.round(3).to_string(index=False))
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -208,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
     histories = {
         m: history_from_panel(frame, m, before=before, source=panel_path.name) for m in names
     }
+    if args.choose is not None:
+        return _choose(args, histories)
     n_hist = len(next(iter(histories.values())).periods)
     designs = []
     for k, w, y, s in itertools.product(pilots, waves, years, selections):
