@@ -102,9 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument(
         "--effect-model",
         choices=("relative", "additive"),
-        default="relative",
-        help="relative: each pilot's change is proportional to its own level (default); "
-        "additive: the same change in every pilot force",
+        default="additive",
+        help="additive: the same change in every pilot force (default; the analytic formula's "
+        "homogeneous effect); relative: each pilot's change is proportional to its own level",
     )
     e.add_argument(
         "--pairs",
