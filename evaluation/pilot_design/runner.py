@@ -193,7 +193,7 @@ def dask_client(settings: DaskSettings) -> Iterator[Any]:
         n_workers=settings.n_workers,
         threads_per_worker=1,
         processes=settings.processes,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: never clashes with another cluster
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)
