@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run test test-full bench calibration lint typecheck clean
+.PHONY: setup system-deps run test test-full bench calibration pilot-design lint typecheck clean
 
 # Create the virtual environment and install the project with its test peers.
 $(STAMP): pyproject.toml
@@ -38,6 +38,13 @@ bench: setup
 # written to docs/calibration.md; finished chunks in .pathfinder-cache/ make a rerun resume.
 calibration: setup
 	$(PY) -m studies.calibration --reps 500 $(if $(WORKERS),--workers $(WORKERS))
+
+# Pilot design comparison on the bundled data (table, JSON and chart in reports/pilot-design/);
+# WORKERS=N local Dask workers, REPS=R placebo replications per design.
+pilot-design: setup
+	$(VENV)/bin/pathfinder design --pilots 3,5,10,15 --selection free,stratified --seed 20261206 \
+		--out reports/pilot-design --checkpoint-dir .pathfinder-cache/pilot-design \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(REPS),--reps $(REPS))
 
 lint: setup
 	$(VENV)/bin/ruff check evaluation dashboard tests benchmarks studies
