@@ -264,3 +264,41 @@ def curve_factor(h: History, pre: int, post: int) -> float:
     return per_force_year_factor(
         h.y, planted_paths(d, "constant", 12), d.wave_sizes(), d.go_live_offsets()
     )
+
+
+def test_chart_and_table_of_a_comparison() -> None:
+    from evaluation.pilot_design.chart import comparison_figure, comparison_table
+    from evaluation.pilot_design.compare import DesignComparison
+
+    rows = []
+    for sel in ("free", "stratified"):
+        for k, p in ((3, 0.4), (10, 0.9)):
+            rows.append(
+                {
+                    "pilots": k,
+                    "waves": 1,
+                    "follow_up_months": 24,
+                    "selection": sel,
+                    "metric": "m",
+                    "inference": "recommended",
+                    "inference_used": "ri",
+                    "mde": -100.0 if k == 10 else math.nan,
+                    "mde_relative": -0.1 if k == 10 else math.nan,
+                    "analytic_mde_relative": -0.12,
+                    "break_even_effect": -150.0,
+                    "power_at_break_even": p,
+                    "power": 0.5,
+                    "size": 0.05,
+                    "cost": 1e6 * k,
+                }
+            )
+    res = DesignComparison(pd.DataFrame(rows), (), reps=10, seed=1)
+    table = comparison_table(res)
+    assert list(table["MDE (%)"].fillna(0)) == [0, -10.0, 0, -10.0]
+    assert list(table["cost (GBP m)"]) == [3.0, 10.0, 3.0, 10.0]
+    fig = comparison_figure(res)
+    assert [tr.name for tr in fig.data] == [
+        "free, 24 months, 1 wave",
+        "stratified, 24 months, 1 wave",
+    ]
+    assert list(fig.data[1].y) == [0.4, 0.9]

@@ -50,6 +50,7 @@ def comparison_figure(result: DesignComparison) -> Any:
     recommended inference), with the 80% power line. The hover shows the MDE, size and cost.
     """
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
     t = result.table[result.table["inference"] == "recommended"]
@@ -61,8 +62,9 @@ def comparison_figure(result: DesignComparison) -> Any:
         shared_yaxes=True,
     )
     groups = t.groupby(["selection", "follow_up_months", "waves"], sort=False)
+    palette = qualitative.Plotly
     for i, metric in enumerate(metrics, start=1):
-        for keys, part in groups:
+        for g, (keys, part) in enumerate(groups):
             selection, follow, waves = (str(k) for k in keys)
             part = part[part["metric"] == metric].sort_values("pilots")
             if part.empty:
@@ -89,6 +91,8 @@ def comparison_figure(result: DesignComparison) -> Any:
                     mode="lines+markers",
                     name=name,
                     legendgroup=name,
+                    line={"color": palette[g % len(palette)]},
+                    marker={"color": palette[g % len(palette)]},
                     showlegend=i == 1,
                     hovertext=hover,
                     hoverinfo="text",
@@ -116,5 +120,5 @@ def write_html(fig: Any, path: str | Path) -> Path:
     """Write the figure as a self-contained HTML file (plotly.js inlined: works offline)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(out, include_plotlyjs=True, full_html=True)
+    fig.write_html(out, include_plotlyjs=True, full_html=True, config={"displayModeBar": False})
     return out
