@@ -297,8 +297,7 @@ def test_chart_and_table_of_a_comparison() -> None:
     assert list(table["MDE (%)"].fillna(0)) == [0, -10.0, 0, -10.0]
     assert list(table["cost (GBP m)"]) == [3.0, 10.0, 3.0, 10.0]
     fig = comparison_figure(res)
-    assert [tr.name for tr in fig.data] == [
-        "free, 24 months, 1 wave",
-        "stratified, 24 months, 1 wave",
-    ]
-    assert list(fig.data[1].y) == [0.4, 0.9]
+    names = [tr.name for tr in fig.data]
+    assert names == ["free, 24 months, 1 wave"] * 2 + ["stratified, 24 months, 1 wave"] * 2
+    assert list(fig.data[2].y) == [0.4, 0.9]  # power at break-even
+    assert list(fig.data[3].y)[1] == -100.0  # MDE per force-year

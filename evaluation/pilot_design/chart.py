@@ -46,8 +46,10 @@ def comparison_table(result: DesignComparison, *, recommended_only: bool = True)
 def comparison_figure(result: DesignComparison) -> Any:
     """Return a plotly figure: power at the break-even effect and MDE against pilots.
 
-    One panel per metric; one line per selection, follow-up and waves combination (the
-    recommended inference), with the 80% power line. The hover shows the MDE, size and cost.
+    One column per metric; top row the power at the break-even effect (dashed: 80%), bottom row
+    the MDE per pilot force-year (dashed: the break-even effect). One line per selection,
+    follow-up and waves combination (the recommended inference); the hover shows the MDE, size
+    and cost.
     """
     import plotly.graph_objects as go
     from plotly.colors import qualitative
@@ -56,10 +58,10 @@ def comparison_figure(result: DesignComparison) -> Any:
     t = result.table[result.table["inference"] == "recommended"]
     metrics = list(dict.fromkeys(t["metric"]))
     fig = make_subplots(
-        rows=1,
+        rows=2,
         cols=max(len(metrics), 1),
         subplot_titles=[m.replace("_", " ") for m in metrics],
-        shared_yaxes=True,
+        vertical_spacing=0.12,
     )
     groups = t.groupby(["selection", "follow_up_months", "waves"], sort=False)
     palette = qualitative.Plotly
@@ -84,34 +86,37 @@ def comparison_figure(result: DesignComparison) -> Any:
                     strict=True,
                 )
             ]
-            fig.add_trace(
-                go.Scatter(
-                    x=part["pilots"],
-                    y=part["power_at_break_even"],
-                    mode="lines+markers",
-                    name=name,
-                    legendgroup=name,
-                    line={"color": palette[g % len(palette)]},
-                    marker={"color": palette[g % len(palette)]},
-                    showlegend=i == 1,
-                    hovertext=hover,
-                    hoverinfo="text",
-                ),
-                row=1,
-                col=i,
-            )
+            for row, column in ((1, "power_at_break_even"), (2, "mde")):
+                fig.add_trace(
+                    go.Scatter(
+                        x=part["pilots"],
+                        y=part[column],
+                        mode="lines+markers",
+                        name=name,
+                        legendgroup=name,
+                        line={"color": palette[g % len(palette)]},
+                        marker={"color": palette[g % len(palette)]},
+                        showlegend=i == 1 and row == 1,
+                        hovertext=hover,
+                        hoverinfo="text",
+                    ),
+                    row=row,
+                    col=i,
+                )
         fig.add_hline(y=0.8, line_dash="dash", line_color="grey", row=1, col=i)
-        fig.update_xaxes(title_text="pilot forces", row=1, col=i)
-    fig.update_yaxes(title_text="power at the break-even effect", range=[0, 1.05], row=1, col=1)
+        be = t.loc[t["metric"] == metric, "break_even_effect"].dropna()
+        if len(be):
+            fig.add_hline(y=float(be.iloc[0]), line_dash="dash", line_color="grey", row=2, col=i)
+        fig.update_yaxes(range=[0, 1.05], row=1, col=i)
+        fig.update_xaxes(title_text="pilot forces", row=2, col=i)
+    fig.update_yaxes(title_text="power at break-even", row=1, col=1)
+    fig.update_yaxes(title_text="MDE per force-year", row=2, col=1)
     fig.update_layout(
-        title=(
-            f"Power to detect the break-even effect ({result.reps} placebo pilots per design; "
-            "dashed: 80%)"
-        ),
+        title=f"Power at the break-even effect and MDE ({result.reps} placebo pilots a design)",
         template="plotly_white",
-        height=420,
+        height=640,
         width=max(520, 430 * len(metrics)),
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.12},
     )
     return fig
 
