@@ -222,7 +222,12 @@ def run(args: argparse.Namespace) -> int:
 
     from evaluation.appraisal import load_params
     from evaluation.ingest import bundled_data_dir, load_panel, load_register
-    from evaluation.pilot_design.chart import comparison_figure, comparison_table, write_html
+    from evaluation.pilot_design.chart import (
+        comparison_figure,
+        comparison_table,
+        primary_rows,
+        write_html,
+    )
     from evaluation.pilot_design.compare import compare_designs
     from evaluation.pilot_design.designs import Design, history_from_panel
     from evaluation.pilot_design.runner import DaskSettings
@@ -328,7 +333,7 @@ def run(args: argparse.Namespace) -> int:
         f"sqrt(p(1-p)/{args.reps}), at most {50 / math.sqrt(args.reps):.0f} points)"
     )
     print(table.to_string(index=False))
-    naive = result.table[result.table["inference"] != "recommended"]
+    naive = result.table.drop(primary_rows(result.table).index)
     if len(naive):
         print("\nSize of the other pairs (rejection rate with no effect; 5% is nominal):")
         print(naive[["pilots", "metric", "method", "inference", "size"]].to_string(index=False))

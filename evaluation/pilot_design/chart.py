@@ -10,7 +10,17 @@ import pandas as pd
 
 from evaluation.pilot_design.compare import DesignComparison
 
-__all__ = ["comparison_figure", "comparison_table", "write_html"]
+__all__ = ["comparison_figure", "comparison_table", "primary_rows", "write_html"]
+
+
+def primary_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the recommended inference (or of the first pair when it was not simulated)."""
+    if table.empty:
+        return table
+    first = (
+        "recommended" if (table["inference"] == "recommended").any() else table["inference"].iloc[0]
+    )
+    return table[table["inference"] == first]
 
 
 def comparison_table(result: DesignComparison, *, recommended_only: bool = True) -> pd.DataFrame:
@@ -19,9 +29,7 @@ def comparison_table(result: DesignComparison, *, recommended_only: bool = True)
     Columns: pilots, waves, follow-up, selection, metric, inference, MDE (per force-year and
     relative), analytic MDE, break-even, power at break-even, size, cost.
     """
-    t = result.table
-    if recommended_only:
-        t = t[t["inference"] == "recommended"]
+    t = primary_rows(result.table) if recommended_only else result.table
     out = pd.DataFrame(
         {
             "pilots": t["pilots"],
@@ -55,7 +63,7 @@ def comparison_figure(result: DesignComparison) -> Any:
     from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
-    t = result.table[result.table["inference"] == "recommended"]
+    t = primary_rows(result.table)
     metrics = list(dict.fromkeys(t["metric"]))
     fig = make_subplots(
         rows=2,
