@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run test test-full bench calibration pilot-design lint typecheck clean
+.PHONY: setup system-deps run test test-full test-fuzz bench calibration pilot-design lint typecheck clean
 
 # Create the virtual environment and install the project with its test peers.
 $(STAMP): pyproject.toml
@@ -30,6 +30,16 @@ test: setup
 
 test-full: setup
 	PATHFINDER_FULL=1 $(PY) -m pytest
+
+# The property tests (hypothesis) under FUZZ_SEEDS fresh random seeds; `make test` and CI use the
+# derandomised "ci" profile of tests/conftest.py, so they draw the same examples every run.
+FUZZ_SEEDS ?= 20
+test-fuzz: setup
+	@set -e; for seed in $$(seq 1 $(FUZZ_SEEDS)); do \
+		echo "hypothesis seed $$seed"; \
+		HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -p no:cacheprovider -m hypothesis \
+			--hypothesis-seed=$$seed tests; \
+	done
 
 bench: setup
 	$(PY) -m benchmarks

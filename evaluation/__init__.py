@@ -122,6 +122,14 @@ _EXPORTS: dict[str, str] = {
     # provenance
     "manifest": "evaluation.provenance",
     "file_sha256": "evaluation.provenance",
+    # safe outputs: atomic writes, untrusted text kept as text
+    "atomic_output_dir": "evaluation.outputs",
+    "atomic_output_file": "evaluation.outputs",
+    "check_output_dir": "evaluation.outputs",
+    "check_output_file": "evaluation.outputs",
+    "neutralise_cell": "evaluation.safety",
+    "neutralise_frame": "evaluation.safety",
+    "column_frequency": "evaluation.periods",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -176,8 +184,20 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_register,
     )
     from evaluation.outcomes import NaturalEffect, natural_units, transform_outcome
+    from evaluation.outputs import (
+        atomic_output_dir,
+        atomic_output_file,
+        check_output_dir,
+        check_output_file,
+    )
     from evaluation.panel import NEVER, Panel, attach_cohorts
-    from evaluation.periods import detect_frequency, format_period, parse_period, period_range
+    from evaluation.periods import (
+        column_frequency,
+        detect_frequency,
+        format_period,
+        parse_period,
+        period_range,
+    )
     from evaluation.pilot_design.analytic import analytic_mde
     from evaluation.pilot_design.breakeven import break_even_effects
     from evaluation.pilot_design.choose import choose_pilots
@@ -187,6 +207,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evaluation.provenance import file_sha256, manifest
     from evaluation.readers import RawTable, read_table
     from evaluation.results import DidResult, Estimate
+    from evaluation.safety import neutralise_cell, neutralise_frame
     from evaluation.schema import (
         FORCES,
         LEDGER,

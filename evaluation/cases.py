@@ -224,6 +224,51 @@ def _scan(path: Path, kind: str, *, rejects: bool) -> str:
 
 
 # ----------------------------------------------------------------------------- columns
+def _true_header(path: Path, kind: str, source: str) -> list[str]:
+    """Return the header as written in the file (DuckDB renames duplicates to ``x_1``)."""
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return [str(n) for n in pq.read_schema(path).names]
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise _read_error(exc, source) from None
+    import csv
+
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        line = handle.readline(1 << 20)
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:  # pragma: no cover - a single line always parses
+        return []
+
+
+def _check_header(header: Sequence[str], source: str) -> None:
+    """Refuse duplicated column names, including ones differing only in case or spaces."""
+    seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name in header:
+        key = name.strip().lower()
+        if not key:
+            continue
+        if key in seen:
+            problems.append(
+                Problem(
+                    f"duplicate column name (also {seen[key]!r}; names are compared ignoring "
+                    "case and spaces)",
+                    file=source,
+                    row=1,
+                    column=name,
+                    value=name,
+                    expected="unique column names",
+                )
+            )
+        else:
+            seen[key] = name
+    if problems:
+        raise DataError(f"{source}: duplicate column names in the header", problems)
+
+
 def _resolve_columns(
     header: Sequence[str], columns: Mapping[str, str] | None, source: str
 ) -> dict[str, str]:
@@ -314,6 +359,9 @@ def _typed_view_sql(scan: str, cols: dict[str, str], types: Mapping[str, str]) -
         if name in ("received", "completed"):
             if kind == "DATE":
                 value = ident
+            elif kind.startswith("TIMESTAMP") and ("TIME ZONE" in kind or kind == "TIMESTAMPTZ"):
+                # an instant: its date is the UK local date, whatever the machine's time zone
+                value = f"CAST(timezone('Europe/London', {ident}) AS DATE)"
             elif kind.startswith("TIMESTAMP"):
                 value = f"CAST({ident} AS DATE)"
             else:
@@ -639,6 +687,7 @@ def _connect(memory_limit: str | None, threads: int | None, tmp: str) -> duckdb.
     except (duckdb.InvalidInputException, duckdb.Error) as exc:
         raise ConfigError(f"invalid DuckDB setting: {exc}") from None
     con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'Europe/London'")
     return con
 
 
@@ -757,6 +806,14 @@ def aggregate_cases(
                 as_of=as_of_date,
                 cap=max_listed,
             )
+        except duckdb.OutOfMemoryException as exc:
+            limit = f" of {memory_limit}" if memory_limit else ""
+            raise ConfigError(
+                f"{source}: DuckDB ran out of memory (memory limit{limit}); raise the limit "
+                f"with --memory-limit (e.g. 2GB): {str(exc).splitlines()[0]}"
+            ) from None
+        except _READ_ERRORS as exc:  # a file damaged past its start fails only when scanned
+            raise _read_error(exc, source) from None
         finally:
             con.close()
 
@@ -780,6 +837,7 @@ def _aggregate(
     except _READ_ERRORS as exc:
         raise _read_error(exc, source) from None
     types = {str(name): str(kind_) for name, kind_, *_ in described if name != "_rn"}
+    _check_header(_true_header(file, kind, source), source)
     cols = _resolve_columns(list(types), columns, source)
     con.execute(_MACROS)
     con.execute(

@@ -131,6 +131,7 @@ def estimate(
             covariates=covariates,
             source=source,
         )
+    panel.check_finite([y, *covariates])  # the one non-finite check of every estimator
     chosen = inference or recommended_inference(panel, method)
     settings = InferenceSettings(reps=reps, level=level, weights=weights, rng=generator)  # type: ignore[arg-type]
     fit = estimator(method)

@@ -123,6 +123,17 @@ class DidResult:
         """Return a copy with some fields changed (the original is untouched)."""
         return replace(self, **changes)
 
+    def plot(self, **options: Any) -> Any:
+        """Return the event-study chart of this fit as a plotly figure.
+
+        Delegates to :func:`evaluation.plots.event_study_chart` (keyword options pass
+        through: ``title``, ``unit``, ``period_name``); the numbers drawn are
+        :func:`evaluation.plots.event_study_data`.
+        """
+        from evaluation.plots import event_study_chart
+
+        return event_study_chart(self, **options)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of ``pathfinder estimate --json``."""
         out: dict[str, Any] = {

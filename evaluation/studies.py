@@ -52,11 +52,17 @@ class CoverageResult:
     rmse: float
     mean_width: float
     table: pd.DataFrame
+    weights: str = "rademacher"
+
+    @property
+    def _weights_note(self) -> str:
+        return f" ({self.weights} weights)" if self.inference in ("multiplier", "wild") else ""
 
     def summary(self) -> str:
         """One line for reports."""
         return (
-            f"{self.method}/{self.inference} on {self.metric} ({self.n_treated} treated forces): "
+            f"{self.method}/{self.inference}{self._weights_note} on {self.metric} "
+            f"({self.n_treated} treated forces): "
             f"{self.level:.0%} intervals covered the truth in {self.coverage:.1%} of "
             f"{self.n_reps} replications (MC s.e. {self.mc_se:.1%}); bias {self.bias:.3g}, "
             f"mean width {self.mean_width:.3g}"
@@ -103,10 +109,10 @@ def _study_key(*parts: object) -> str:
 
 
 def _coverage_replication(
-    task: tuple[SynthConfig, str, str, str | None, int, float], rng: np.random.Generator
+    task: tuple[SynthConfig, str, str, str | None, int, float, str], rng: np.random.Generator
 ) -> tuple[dict[str, Any], str, int]:
     """One replication: draw a panel, estimate, and record the interval against the truth."""
-    config, metric, method, inference, boot_reps, level = task
+    config, metric, method, inference, boot_reps, level, weights = task
     options: dict[str, Any] = {"bacon": False} if method == "twfe" else {}
     sim_rng, est_rng = rng.spawn(2)
     arrays = simulate(config, sim_rng)
@@ -121,6 +127,7 @@ def _coverage_replication(
         inference=inference,
         reps=boot_reps,
         level=level,
+        weights=weights,
         rng=est_rng,
         **options,
     )
@@ -144,6 +151,7 @@ def coverage_study(
     reps: int = 500,
     boot_reps: int = 499,
     level: float = 0.95,
+    weights: str = "rademacher",
     rng: np.random.Generator | int,
     settings: DaskSettings | None = None,
     client: Any = None,
@@ -162,6 +170,9 @@ def coverage_study(
         Number of simulated panels.
     boot_reps
         Bootstrap draws or permutations inside each replication.
+    weights
+        Bootstrap weights of the multiplier and wild bootstraps (``"rademacher"``, the default
+        everywhere, ``"mammen"``, ``"webb"`` or ``"normal"``).
     rng
         Source of randomness: a generator or an integer seed. Replication ``i`` draws from
         child ``i`` of its seed sequence (``rng.spawn(reps)``), so the results do not depend on
@@ -176,7 +187,7 @@ def coverage_study(
     seq = generator.bit_generator.seed_seq
     if not isinstance(seq, np.random.SeedSequence):  # pragma: no cover - exotic bit generator
         raise ConfigError("rng must be seeded from a numpy.random.SeedSequence")
-    task = (config, metric, method, inference, boot_reps, level)
+    task = (config, metric, method, inference, boot_reps, level, weights)
     out = run_tasks(
         _coverage_replication,
         [task] * reps,
@@ -204,4 +215,5 @@ def coverage_study(
         rmse=float(np.sqrt((err**2).mean())),
         mean_width=float((table["ci_high"] - table["ci_low"]).mean()),
         table=table,
+        weights=weights,
     )

@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evaluation.appraisal import appraise, effects_from_frame, load_effects, params_from_dict
+from evaluation.appraisal import (
+    appraise,
+    effects_from_frame,
+    load_effects,
+    load_params,
+    params_from_dict,
+)
 from evaluation.ingest import load_ledger, load_register
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,14 +212,24 @@ def test_rollout_scales_by_officers(bundled, bundled_result):
     assert y1["value_gbp"].sum() == pytest.approx(
         avoided * 450 * officers.sum() / mean_pilot, abs=PENNY
     )
-    # the cost profile divides pooled pilot costs by the same pilots' officers
+    # the cost profile divides the pilots' set-up capital (not their later refresh spending)
+    # by the same pilots' officers; set-up rows named independently from the ledger's text
     prof = roll.cost_profile
-    cap = prof[(prof["k"] == 1) & (prof["kind"] == "capital")]
-    cl = bundled_result.cost_lines
-    pilot_cap = cl[(cl["basis"] == "outturn") & (cl["kind"] == "capital")]["base_real_gbp"].sum()
-    assert cap["gbp_per_officers_fte"].sum() * officers.reindex(pilots).sum() == pytest.approx(
-        pilot_cap, rel=1e-12
+    cap = prof[(prof["k"] == 1) & (prof["kind"] == "capital")].set_index("category")
+    raw = pd.read_csv(SAMPLE / "costs.csv")
+    index = load_params().deflator
+    raw["real"] = raw["amount_gbp"] * index["2024-25"] / raw["financial_year"].map(index)
+    setup = raw[
+        (raw["kind"] == "capital") & ~raw["description"].str.contains("(refresh)", regex=False)
+    ]
+    assert raw["description"].str.contains("(refresh)", regex=False).sum() == 3
+    pilot_officers = officers.reindex(pilots).sum()
+    assert cap["gbp_per_officers_fte"].sum() * pilot_officers == pytest.approx(
+        setup["real"].sum(), rel=1e-12
     )
+    equipment = setup.loc[setup["category"] == "equipment", "real"].sum() / pilot_officers
+    assert cap.loc["equipment", "gbp_per_officers_fte"] == pytest.approx(equipment, rel=1e-12)
+    assert round(equipment, 2) == 111.67  # not 133.79 with the refresh rows pooled in
     assert len(roll.by_year) == 10 and (roll.by_year["forces_live"] == 43).all()
     assert roll.break_even and "break even" in roll.break_even[0]
 

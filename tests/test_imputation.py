@@ -332,6 +332,45 @@ def test_unidentified_periods_raise_estimation_error() -> None:
         fit_imputation(p, "y", inference="cr3")
 
 
+def test_cr3_with_a_unit_whose_removal_disconnects_the_design_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # unit 0 is untreated only in period 2 and unit 2 only in period 1: without unit 1 nothing
+    # links them, the imputed outcome of unit 2 in period 2 is not identified, nor the jackknife
+    df = pd.DataFrame({"id": [0, 1, 1, 2, 2], "t": [2, 1, 2, 1, 2], "g": [0, 0, 0, 2, 2], "y": 1.0})
+    p = Panel.from_frame(df, unit="id", time="t", cohort="g", outcomes="y")
+    assert fit_imputation(p, "y", inference="cr1").overall.estimate == pytest.approx(0.0)
+    with pytest.raises(
+        EstimationError, match=r"CR3 jackknife is undefined: without unit\(s\) \[1\]"
+    ):
+        fit_imputation(p, "y", inference="cr3")
+    from evaluation.cli import main
+
+    path = tmp_path / "panel.csv"
+    df.to_csv(path, index=False)
+    args = [str(path), "--unit", "id", "--time", "t", "--cohort", "g", "--outcome", "y"]
+    assert main(["estimate", *args, "--method", "imputation", "--inference", "cr3"]) == 2
+    assert "inference='cr1'" in capsys.readouterr().err
+
+
+def test_disconnected_untreated_cells_in_the_full_sample_are_a_user_error() -> None:
+    # unit 0 is untreated only in period 1, when the comparison unit is not observed: nothing
+    # links unit 0's effect to periods 2-4, so its imputed outcomes are arbitrary. The solver
+    # does not always notice (here it returned an estimate); the connectivity check does.
+    df = pd.DataFrame(
+        {
+            "u": [0, 0, 0, 0, 1, 1, 1],
+            "t": [1, 2, 3, 4, 2, 3, 4],
+            "g": [2, 2, 2, 2, 0, 0, 0],
+            "y": [-0.62, 0.56, -0.46, -0.77, 0.39, 1.63, 0.86],
+        }
+    )
+    p = Panel.from_frame(df, unit="u", time="t", cohort="g", outcomes="y")
+    for inference in ("cr1", "cr3", "ri"):
+        with pytest.raises(EstimationError, match="cannot identify the unit and period effects"):
+            fit_imputation(p, "y", inference=inference)
+
+
 def test_bad_options() -> None:
     df = _staggered(n=10, t=6)
     p = Panel.from_frame(df, unit="force", time="period", cohort="cohort", outcomes="y")

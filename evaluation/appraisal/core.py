@@ -19,11 +19,12 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from evaluation.appraisal._keys import implausible_parameters
 from evaluation.appraisal._years import fy_label, fy_start, fy_years
 from evaluation.appraisal.benefits import benefit_lines, check_lines_have_effects
 from evaluation.appraisal.costs import (
@@ -33,10 +34,10 @@ from evaluation.appraisal.costs import (
     last_outturn_date,
 )
 from evaluation.appraisal.effects import EffectsTable, effects_from_frame
-from evaluation.appraisal.measures import present_values, summarise
+from evaluation.appraisal.measures import summarise
 from evaluation.appraisal.params import ParameterSet, load_params
 from evaluation.appraisal.results import Appraisal, Uncertainty
-from evaluation.appraisal.uncertainty import LinearView, analyse
+from evaluation.appraisal.uncertainty import LinearView, analyse, recompute_values
 from evaluation.errors import AppraisalError
 from evaluation.periods import detect_frequency, format_period, period_of_date
 from evaluation.schema import resolve_force
@@ -91,6 +92,13 @@ def pilot_frame(
         if missing:
             raise AppraisalError(
                 f"go_live: no go-live year for ledger force(s) {', '.join(missing)}"
+            )
+        uncosted = sorted(set(live) - set(ledger["force"]))
+        if uncosted:  # benefits are never counted without the costs that bought them
+            raise AppraisalError(
+                f"pilot force(s) {', '.join(uncosted)} have a go-live date but no rows in the "
+                "cost ledger: their benefits would be counted without their costs; add their "
+                "costs to the ledger or remove them from the register"
             )
     evidence = max(fy_start(outturn_end) - fy_start(g) + 1 for g in live.values())
     return PilotFrame(
@@ -255,19 +263,44 @@ def appraise(
     outturn = aggregate_outturn(checked, params, basis="outturn")
     prices = (params.price_base_year, dict(params.deflator))
 
-    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float]:
+    gf_frame = replace(frame, base_year=frame.decision_year)
+
+    def view_lines(
+        p: ParameterSet, e: EffectsTable, fr: PilotFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         same = (p.price_base_year, dict(p.deflator)) == prices
-        c, b = pilot_lines(checked, e, p, frame, outturn=outturn if same else None)
-        return present_values(c, b)
+        c, b = pilot_lines(checked, e, p, fr, outturn=outturn if same else None)
+        if fr is gf_frame:  # the decision view: sunk lines (and sunk assets' residuals) out
+            c, b = c[~c["sunk"]], b[~b["sunk"]]
+        return c, b
+
+    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float, float]:
+        return recompute_values(*view_lines(p, e, frame))
+
+    def recompute_gf(p: ParameterSet, e: EffectsTable) -> tuple[float, float, float]:
+        return recompute_values(*view_lines(p, e, gf_frame))
 
     monte_carlo = monte_carlo and uncertainty
     if rng is None and monte_carlo:
         rng = np.random.default_rng(seed)
+    gf_unc = None
     if uncertainty:
         view = LinearView.from_tables(cost_lines, ben_lines, params, frame.years)
         unc = analyse(
             view, params, eff, recompute, rng=rng if monte_carlo else None, draws=draws, seed=seed
         )
+        if gf_years:
+            gc, gb = view_lines(params, eff, gf_frame)
+            gf_view = LinearView.from_tables(gc, gb, params, gf_years)
+            gf_unc = analyse(
+                gf_view,
+                params,
+                eff,
+                recompute_gf,
+                rng=rng if monte_carlo else None,
+                draws=draws,
+                seed=seed,
+            )
     else:
         unc = Uncertainty(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), None)
 
@@ -302,9 +335,10 @@ def appraise(
         uncertainty=unc,
         rollout=roll,
         assumptions=params.assumptions(),
-        notes=_notes(params, frame, eff, dropped, checked),
+        notes=(*_notes(params, frame, eff, dropped, checked), *implausible_parameters(params)),
         params_name=params.name,
         params_version=params.version,
+        go_forward_uncertainty=gf_unc,
     )
 
 

@@ -18,7 +18,7 @@ Every intermediate stays in the table: ``nominal_gbp``, ``deflator_factor``, ``b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 
 import numpy as np
@@ -40,6 +40,7 @@ __all__ = [
     "build_cost_lines",
     "check_ledger",
     "last_outturn_date",
+    "observed_refresh_ratios",
 ]
 
 #: Capital categories bought again at the end of their asset life.
@@ -62,6 +63,7 @@ COST_LINE_COLUMNS: tuple[str, ...] = (
     "discount_factor",
     "pv_gbp",
     "sunk",
+    "asset_year",
 )
 _REQUIRED = ("force", "category", "kind", "amount_gbp", "price_basis")
 
@@ -297,6 +299,7 @@ def build_cost_lines(
     ob_stage: str,
     ledger_basis: str = "outturn",
     outturn: pd.DataFrame | None = None,
+    refresh_ratio: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Turn a checked ledger into appraisal cost lines (see the module docstring).
 
@@ -323,6 +326,10 @@ def build_cost_lines(
     outturn
         The ledger already aggregated by :func:`aggregate_outturn` with the same parameters'
         deflator and price base year (saves time in repeated appraisals).
+    refresh_ratio
+        Observed refresh cost as a share of the purchase it replaced, by category, for asset
+        chains without an actual refresh (default: :func:`observed_refresh_ratios` of this
+        ledger; the national rollout passes the pilots' ratios).
     """
     first, last = years[0], years[-1]
     s_last, s_out = fy_start(last), fy_start(outturn_end)
@@ -365,27 +372,26 @@ def build_cost_lines(
         if rows:
             parts.append(pd.DataFrame(rows))
 
-    # capital refresh after the outturn
+    # capital refresh after the outturn: each asset chain (force x refresh category) continues
+    # from its latest purchase, actual refreshes included, priced at the observed refresh cost
     capital = outturn[outturn["kind"] == "capital"]
+    ratios = observed_refresh_ratios(outturn) if refresh_ratio is None else dict(refresh_ratio)
     if params.refresh:
         rows = []
-        for rec in capital.itertuples(index=False):
-            category, year = str(rec.category), str(rec.financial_year)
-            if category not in REFRESH_CATEGORIES:
-                continue
+        for (force, category), price, latest in _asset_chains(capital, ratios):
             life = params.asset_life[category]
-            y = fy_start(year) + life
+            y = fy_start(latest) + life
             while y <= s_last:
                 if y > s_out:
                     rows.append(
                         {
-                            "force": rec.force,
+                            "force": force,
                             "financial_year": fy_label(y),
-                            "category": rec.category,
+                            "category": category,
                             "kind": "capital",
                             "price_basis": f"real {pb}",
                             "nominal_gbp": np.nan,
-                            "base_real_gbp": rec.base_real_gbp,
+                            "base_real_gbp": price,
                             "deflator_factor": 1.0,
                             "basis": "refresh",
                         }
@@ -395,13 +401,17 @@ def build_cost_lines(
             parts.append(pd.DataFrame(rows))
 
     lines = pd.concat(parts, ignore_index=True)
+    lines["asset_year"] = lines["financial_year"]
     lines = apply_optimism_bias(
         lines, ob_rates(params, ob_stage), apply_to_outturn=params.ob_apply_to_outturn
     )
 
-    # straight-line residual value of capital whose life runs past the end of the period
+    # straight-line residual value of the capital in service at the end of the period: an asset
+    # of a refresh category replaced by a later purchase (actual or projected) leaves none
     if params.raw.get("assets", {}).get("residual_value", "straight-line") == "straight-line":
         cap = lines[lines["kind"] == "capital"]
+        in_service = _in_service(cap)
+        cap = cap[in_service]
         lives = cap["category"].map(lambda c: params.asset_life[c]).to_numpy(dtype=float)
         used = s_last - cap["financial_year"].map(fy_start).to_numpy(dtype=float) + 1
         share = np.clip((lives - used) / lives, 0.0, None)
@@ -424,10 +434,79 @@ def build_cost_lines(
     lines["t"] = t
     lines["discount_factor"] = discount_factors(t, params.discount_bands)
     lines["pv_gbp"] = lines["adjusted_gbp"] * lines["discount_factor"]
-    lines["sunk"] = lines["financial_year"] < decision_year
+    # residual value belongs to the asset: a sunk asset's residual is sunk too
+    lines["sunk"] = lines["asset_year"] < decision_year
     order = {"outturn": 0, "forecast": 1, "refresh": 2, "residual": 3}
     lines = lines.assign(_o=lines["basis"].map(order)).sort_values(
         ["financial_year", "force", "_o", "category", "kind"], kind="stable"
     )
     lines = lines.drop(columns="_o").reset_index(drop=True)
     return lines[list(COST_LINE_COLUMNS)]
+
+
+def _purchases(capital: pd.DataFrame) -> Iterator[tuple[tuple[str, str], pd.Series]]:
+    """Yield ((force, category), real spend by financial year) for refresh-category capital."""
+    cap = capital[capital["category"].isin(REFRESH_CATEGORIES)]
+    for (force, category), g in cap.groupby(["force", "category"], sort=True):
+        by_year = g.groupby("financial_year", sort=True)["base_real_gbp"].sum()
+        yield (str(force), str(category)), by_year[by_year > 0]
+
+
+def observed_refresh_ratios(outturn: pd.DataFrame) -> dict[str, float]:
+    """Return the ledger's observed refresh cost as a share of the purchase it replaced.
+
+    In a refresh category (equipment, licences) a force's capital purchases in successive
+    financial years form one asset chain: the first is the set-up, each later one an actual
+    refresh replacing the one before. The ratio pools every actual refresh of the category over
+    the purchases they replaced (sum over sum, so large forces weigh by their spend). Categories
+    without an actual refresh in the ledger get no entry (a projected refresh then costs what
+    the latest purchase cost).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = pd.DataFrame({"force": ["A", "A", "B"], "financial_year": ["2022-23", "2025-26",
+    ...     "2023-24"], "category": "equipment", "kind": "capital",
+    ...     "base_real_gbp": [400.0, 300.0, 200.0]})
+    >>> observed_refresh_ratios(out)
+    {'equipment': 0.75}
+    """
+    capital = outturn[outturn["kind"] == "capital"]
+    num: dict[str, float] = {}
+    den: dict[str, float] = {}
+    for (_, category), by_year in _purchases(capital):
+        values = by_year.to_numpy(dtype=float)
+        if len(values) >= 2:
+            num[category] = num.get(category, 0.0) + float(values[1:].sum())
+            den[category] = den.get(category, 0.0) + float(values[:-1].sum())
+    return {c: num[c] / den[c] for c in sorted(num) if den[c] > 0}
+
+
+def _asset_chains(
+    capital: pd.DataFrame, ratios: Mapping[str, float]
+) -> Iterator[tuple[tuple[str, str], float, str]]:
+    """Yield ((force, category), price of the next refresh, year of the latest purchase).
+
+    The next refresh replaces the latest purchase. Its price is that purchase when it was
+    itself an actual refresh (the observed refresh cost), else the set-up cost times the
+    category's observed refresh ratio (1 when the ledger shows no refresh of the category).
+    """
+    for key, by_year in _purchases(capital):
+        if by_year.empty:
+            continue
+        latest_year, latest = str(by_year.index[-1]), float(by_year.iloc[-1])
+        price = latest if len(by_year) >= 2 else latest * ratios.get(key[1], 1.0)
+        yield key, price, latest_year
+
+
+def _in_service(capital_lines: pd.DataFrame) -> np.ndarray:
+    """Flag capital lines still in service at the end of the period.
+
+    In a refresh category only the latest purchase of each force's asset chain is in service
+    (earlier ones were replaced); capital of other categories (fit-out, accreditation,
+    training) is never replaced, so every purchase stays in service until its life ends.
+    """
+    refresh = capital_lines["category"].isin(REFRESH_CATEGORIES).to_numpy()
+    latest = capital_lines.groupby(["force", "category"])["financial_year"].transform("max")
+    is_latest = (capital_lines["financial_year"] == latest).to_numpy()
+    return ~refresh | is_latest

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 import tomllib
 from collections.abc import Mapping
@@ -53,7 +54,7 @@ __all__ = [
 BENEFIT_TYPES: tuple[str, ...] = ("fiscal", "economic", "social")
 OB_STAGES: tuple[str, ...] = ("lower", "upper", "none")
 DISTRIBUTIONS: tuple[str, ...] = ("fixed", "triangular", "uniform")
-_EFFECT_DISTRIBUTIONS = ("normal", "bootstrap")
+_EFFECT_DISTRIBUTIONS = ("auto", "normal", "bootstrap")
 _ROLLOUT_FORCES = ("all", "non-pilot")
 _ROLLOUT_DRIVERS = ("officers_fte",)
 _SECTIONS = (
@@ -266,11 +267,14 @@ def default_params_path(name: str = _DEFAULT_NAME) -> Path:
 
 
 def _read_toml(path: Path | str, label: str) -> dict[str, Any]:
+    from evaluation.errors import DataError
+    from evaluation.readers import read_text_file
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise AppraisalError(f"cannot read parameter file {p}: {exc.strerror or exc}") from exc
+        text = read_text_file(p, "parameter file")
+    except DataError as exc:  # missing, unreadable, binary, UTF-16, not UTF-8: one message
+        raise AppraisalError(str(exc).splitlines()[0]) from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -305,11 +309,29 @@ def params_from_dict(
 ) -> ParameterSet:
     """Build a :class:`ParameterSet` from a parsed TOML document (merged onto the defaults)."""
     user = _thaw(doc)
+    from evaluation.appraisal._keys import unknown_keys
+
+    if label != f"{_DEFAULT_NAME} (bundled)":  # a user's file: no key may be silently ignored
+        bundled = _read_toml(default_params_path(), f"{_DEFAULT_NAME}.toml (bundled)")
+        misspelt = unknown_keys(
+            {k: v for k, v in user.items() if k in _SECTIONS},
+            {**{s: {} for s in _SECTIONS}, **bundled},
+        )
+        if misspelt:
+            raise AppraisalError(
+                f"parameter set {label} has keys the appraisal does not know (they would be "
+                "ignored and the defaults used):\n" + "\n".join(f"  - {m}" for m in misspelt)
+            )
     unknown = sorted(set(user) - set(_SECTIONS))
     if unknown:
         raise AppraisalError(
             f"{label}: unknown section(s) {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(_SECTIONS)}"
+            + "".join(
+                f" (did you mean {m[0]!r} for {u!r}?)"
+                for u in unknown
+                if (m := difflib.get_close_matches(u, _SECTIONS, n=1))
+            )
         )
     if merge_defaults:
         base = _read_toml(default_params_path(), f"{_DEFAULT_NAME}.toml (bundled)")

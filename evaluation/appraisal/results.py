@@ -86,7 +86,9 @@ class MonteCarloSummary:
 
     ``analytic_*`` is the normal approximation from the effects' standard errors alone (unit
     values and cost scale at central values): equal to the simulation, within Monte Carlo error,
-    when only the effects are uncertain and the effects are normal. ``by_year`` gives, for each
+    when only the effects are uncertain and the effects are normal. ``effect_distribution`` is
+    the distribution the effects were drawn from (``bootstrap``, ``normal`` or
+    ``bootstrap+normal``) and ``effect_distribution_note`` says why. ``by_year`` gives, for each
     financial year, P10/P50/P90 of the cumulative discounted net benefit, the probability that
     it is positive and the probability that the appraisal has paid back by then (cumulative net
     non-negative from that year to the end).
@@ -111,6 +113,7 @@ class MonteCarloSummary:
     uncertain_inputs: tuple[str, ...]
     by_year: pd.DataFrame = field(repr=False, compare=False)
     npsv_draws: np.ndarray = field(repr=False, compare=False)
+    effect_distribution_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary (without the draws) as a JSON-ready dict."""
@@ -192,6 +195,8 @@ class Appraisal:
         PV of benefits by line; by fiscal / economic / social and cashable; by agency.
     uncertainty
         Sensitivity, switching values, scenarios, Monte Carlo of the ex-post NPSV.
+    go_forward_uncertainty
+        The same for the go-forward NPSV (the view a funding decision uses), or ``None``.
     rollout
         National rollout projection, or ``None``.
     assumptions
@@ -216,6 +221,7 @@ class Appraisal:
     notes: tuple[str, ...] = ()
     params_name: str = ""
     params_version: str = ""
+    go_forward_uncertainty: Uncertainty | None = field(default=None, repr=False)
 
     # headline shortcuts
     @property
@@ -264,6 +270,11 @@ class Appraisal:
             else {
                 **self.go_forward.to_dict(),
                 "by_year": jsonable(self.go_forward_by_year),
+                **(
+                    {}
+                    if self.go_forward_uncertainty is None
+                    else self.go_forward_uncertainty.to_dict()
+                ),
             },
             "costs_by_category": jsonable(self.costs_by_category),
             "benefits_by_line": jsonable(self.benefits_by_line),

@@ -19,12 +19,16 @@ import pandas as pd
 
 from evaluation.appraisal._years import fy_label, fy_start, fy_years
 from evaluation.appraisal.benefits import benefit_lines
-from evaluation.appraisal.costs import aggregate_outturn, build_cost_lines
+from evaluation.appraisal.costs import (
+    aggregate_outturn,
+    build_cost_lines,
+    observed_refresh_ratios,
+)
 from evaluation.appraisal.effects import EffectsTable
-from evaluation.appraisal.measures import present_values, summarise
+from evaluation.appraisal.measures import summarise
 from evaluation.appraisal.params import ParameterSet
 from evaluation.appraisal.results import RolloutResult, Uncertainty
-from evaluation.appraisal.uncertainty import LinearView, analyse
+from evaluation.appraisal.uncertainty import LinearView, analyse, recompute_values
 from evaluation.errors import AppraisalError
 
 __all__ = ["cost_profile", "project_rollout", "rollout_drivers"]
@@ -54,8 +58,9 @@ def cost_profile(
     Each ratio pools the same pilot forces in numerator and denominator, so a change in which
     forces are observed cannot masquerade as a change in cost (composition bias):
 
-    * year 1, capital: all the pilots' capital outturn (set-up, whenever booked) over all their
-      drivers;
+    * year 1, capital: the pilots' set-up capital (booked up to and including each force's
+      go-live year) over all their drivers; later capital outturn is refresh spending, which
+      the rollout projects itself from the asset lives, so pooling it here would count it twice;
     * year 1, recurrent: the pilots' recurrent cost in their go-live year over all drivers;
     * year 2 on, recurrent: recurrent cost in the last outturn year of the pilots live for at
       least two years there, over their drivers (the steady state, continued by projection).
@@ -90,7 +95,7 @@ def cost_profile(
             )
 
     everyone = sorted(live)
-    add(1, out[out["kind"] == "capital"], everyone)
+    add(1, out[(out["kind"] == "capital") & (out["k"] <= 1)], everyone)
     add(1, out[(out["kind"] == "recurrent") & (out["k"] <= 1)], everyone)
     steady = sorted(f for f, g in live.items() if end - g + 1 >= 2)
     n_years = 1
@@ -196,6 +201,8 @@ def project_rollout(
     )
 
     outturn = aggregate_outturn(synth, params, basis="forecast")
+    pilot_outturn = pilot_cost_lines[pilot_cost_lines["basis"] == "outturn"]
+    ratios = observed_refresh_ratios(pilot_outturn)
 
     def lines(p: ParameterSet, e: EffectsTable) -> tuple[pd.DataFrame, pd.DataFrame]:
         c = build_cost_lines(
@@ -208,6 +215,7 @@ def project_rollout(
             ob_stage=p.ob_rollout_stage,
             ledger_basis="forecast",
             outturn=outturn,
+            refresh_ratio=ratios,
         )
         b = benefit_lines(
             e, p, schedule, base_year=start, decision_year=start, evidence_years=evidence_years
@@ -217,8 +225,8 @@ def project_rollout(
     costs, bens = lines(params, effects)
     summary, by_year = summarise(costs, bens, params, years=years, base_year=start, view="rollout")
 
-    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float]:
-        return present_values(*lines(p, e))
+    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float, float]:
+        return recompute_values(*lines(p, e))
 
     view = LinearView.from_tables(costs, bens, params, years)
     if not uncertainty:

@@ -8,7 +8,6 @@ results as JSON; otherwise a text report is printed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -16,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from evaluation.appraisal import Appraisal, appraise, load_effects, load_params
-from evaluation.appraisal.results import Summary
+from evaluation.appraisal.results import Summary, Uncertainty
+from evaluation.commands._options import MAX_DRAWS, count, seed
 from evaluation.errors import AppraisalError
+from evaluation.outputs import atomic_output_file, check_output_file
+from evaluation.safety import json_text
 
 __all__ = ["add_arguments", "format_report", "run"]
 
@@ -35,8 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pilot register giving go-live dates (default: the bundled one with the bundled "
         "ledger; otherwise each force's first year with a recurrent cost)",
     )
-    parser.add_argument("--seed", type=int, default=20260401, help="Monte Carlo seed")
-    parser.add_argument("--draws", type=int, help="Monte Carlo draws (default from parameters)")
+    parser.add_argument("--seed", type=seed, default=20260401, help="Monte Carlo seed")
+    parser.add_argument(
+        "--draws",
+        type=count(1, MAX_DRAWS, "--draws"),
+        help="Monte Carlo draws (default from parameters)",
+    )
     parser.add_argument("--no-rollout", action="store_true", help="skip the national rollout")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--out", type=Path, help="also write the JSON results to this file")
@@ -76,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
             raise AppraisalError(f"{label} {p} not found")
     if args.draws is not None and args.draws < 1:
         raise AppraisalError(f"--draws must be at least 1, got {args.draws}")
+    inputs = [Path(p) for p in (costs, effects_path, register, args.params) if p is not None]
+    if args.out is not None:  # before computing: a folder, a link, an input, read-only
+        check_output_file(args.out, inputs=inputs, create_parents=True)
     params = load_params(args.params)
     ledger = _load_ledger(costs)
     effects = load_effects(effects_path)
@@ -100,10 +109,10 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
     }
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        with atomic_output_file(args.out, inputs=inputs, create_parents=True) as tmp:
+            tmp.write_text(json_text(payload), encoding="utf-8")
     if args.json:
-        print(json.dumps(payload, indent=2))
+        print(json_text(payload))
     else:
         print(format_report(result, inputs=payload["inputs"]))
         if args.out is not None:
@@ -180,6 +189,41 @@ def _headline(s: Summary) -> list[str]:
     ]
 
 
+def _decision_uncertainty(unc: Uncertainty) -> list[str]:
+    """Monte Carlo, scenarios and switching values of the go-forward (decision) view."""
+    out: list[str] = []
+    mc = unc.monte_carlo
+    if mc is not None:
+        out.append(
+            f"  Monte Carlo ({mc.draws:,} draws, effects {mc.effect_distribution}): NPSV P10 "
+            f"{_m(mc.p10)}, P50 {_m(mc.p50)}, P90 {_m(mc.p90)}; P(NPSV > 0) = "
+            f"{mc.prob_positive:.3f}"
+        )
+    if len(unc.scenarios):
+        out.append(
+            "  Scenarios: "
+            + "; ".join(
+                f"{r['scenario']} NPSV {_m(r['npsv'])} (BCR {_r(r['bcr'])})"
+                for r in unc.scenarios.to_dict("records")
+            )
+        )
+    if len(unc.switching_values):
+        out.append("  Switching values of the go-forward NPSV:")
+        out.append(
+            _table(
+                unc.switching_values,
+                {
+                    "input": "s",
+                    "central": "g",
+                    "switching_value": "g",
+                    "change_pct": "pct",
+                    "note": "s",
+                },
+            )
+        )
+    return out
+
+
 def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None) -> str:
     """Return the text report of an appraisal."""
     s = result.summary
@@ -207,6 +251,9 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             f"discounted to {g.discount_base_year})"
         )
         out.extend(_headline(g))
+        gu = result.go_forward_uncertainty
+        if gu is not None:
+            out.extend(_decision_uncertainty(gu))
     out.append("")
     out.append("Year by year (GBP real; PV at the ex-post discount base)")
     out.append(
@@ -311,6 +358,8 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             f"  Normal approximation, effects' sampling error only: P(NPSV > 0) = "
             f"{mc.analytic_prob_positive:.3f}"
         )
+        if mc.effect_distribution_note:
+            out.append(f"  {mc.effect_distribution_note}")
         out.append(
             "  P(paid back by the end of year): "
             + ", ".join(

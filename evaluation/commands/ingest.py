@@ -8,13 +8,16 @@ Example::
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from evaluation.cases import CASE_COLUMNS, aggregate_cases
 from evaluation.errors import ConfigError
+from evaluation.outputs import atomic_output_file, check_output_file
 from evaluation.periods import FREQUENCIES
+from evaluation.safety import neutralise_frame
 
 __all__ = ["add_arguments", "parse_column_map", "run", "write_panel"]
 
@@ -46,7 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB (spills beyond)"
     )
-    parser.add_argument("--threads", type=int, metavar="N", help="DuckDB threads [all cores]")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="DuckDB threads [all cores]",
+    )
 
 
 def parse_column_map(items: list[str]) -> dict[str, str]:
@@ -69,24 +77,24 @@ def parse_column_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def write_panel(panel: pd.DataFrame, out: Path) -> None:
-    """Write the panel as CSV or Parquet, chosen by the extension of ``out``."""
-    suffix = out.suffix.lower()
-    if suffix not in _CSV + _PARQUET:
-        raise ConfigError(f"--out must end in .csv or .parquet; got {str(out)!r}")
-    if not out.parent.exists():
-        raise ConfigError(f"the output folder {str(out.parent)!r} does not exist")
-    if suffix in _CSV:
-        panel.to_csv(out, index=False, na_rep="")
-    else:
-        panel.to_parquet(out, index=False)
+def write_panel(panel: pd.DataFrame, out: Path, *, inputs: Sequence[Path] = ()) -> None:
+    """Write the panel as CSV or Parquet, chosen by the extension of ``out``, atomically.
+
+    The file is written beside ``out`` and renamed over it when complete, so an interrupted
+    write never leaves half a panel; ``out`` may not be one of ``inputs``.
+    """
+    with atomic_output_file(out, inputs=inputs, suffixes=_CSV + _PARQUET) as tmp:
+        if out.suffix.lower() in _CSV:
+            neutralise_frame(panel).to_csv(tmp, index=False, na_rep="")
+        else:
+            panel.to_parquet(tmp, index=False)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate and aggregate the case file, write the panel, print a summary."""
     out = Path(args.out)
-    if out.suffix.lower() not in _CSV + _PARQUET:  # fail before the (long) aggregation
-        raise ConfigError(f"--out must end in .csv or .parquet; got {args.out!r}")
+    # fail before the (long) aggregation: extension, folder, permissions, not the input
+    check_output_file(out, inputs=[Path(args.cases)], suffixes=_CSV + _PARQUET)
     panel, report = aggregate_cases(
         args.cases,
         freq=args.freq,
@@ -97,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         memory_limit=args.memory_limit,
         threads=args.threads,
     )
-    write_panel(panel, out)
+    write_panel(panel, out, inputs=[Path(args.cases)])
     print(report.summary())
     n_forces = len(report.forces)
     print(

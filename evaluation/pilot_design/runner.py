@@ -193,7 +193,10 @@ def dask_client(settings: DaskSettings) -> Iterator[Any]:
         n_workers=settings.n_workers,
         threads_per_worker=1,
         processes=settings.processes,
-        dashboard_address=":0",  # any free port: never clashes with another cluster
+        dashboard_address=None,
+        # no dashboard, and the scheduler's health/metrics server on a free port: another
+        # cluster (a notebook's, a parallel job's) may hold Dask's default 8787
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)

@@ -1,0 +1,933 @@
+"""The sheets of the finance workbook (private; see :mod:`.workbook`).
+
+Names used by the formulas, defined once here:
+
+* Inputs: ``price_base_year``, ``discount_rate`` (years 1-30), ``ob_stage``, ``cost_scale``,
+  ``effect_<metric>`` (with ``_se``, ``_ci_low``, ``_ci_high``), ``unit_<unit value>``;
+* tables: ``deflator_year``, ``deflator_index``, ``discount_bands``, ``ob_category``,
+  ``ob_rate``, ``vfm_table``; cost lines ``cost_*``, benefit lines ``ben_*``, years ``year_*``;
+* results: ``pv_costs``, ``pv_benefits``, ``npsv``, ``bcr``, ``vfm_category``, ``pv_cashable``,
+  ``cashable_bcr``, ``cashable_roi``, ``payback_year``, ``pv_wider``, ``npsv_with_wider``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from openpyxl.styles import Alignment, Font
+
+from evaluation.annual.formatting import EXCEL_FORMATS
+from evaluation.annual.workbook import HEADER_ROW, F, _Book, _name_ok, _put, _Sheet
+from evaluation.appraisal.optimism import ob_rates
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evaluation.annual.model import AnnualReport
+
+__all__ = ["SHEETS", "build_sheets"]
+
+#: Sheet name -> what it contains (the Contents sheet).
+SHEETS: dict[str, str] = {
+    "Cover": "Title, year, data cut-off, QA roles and how to use the workbook",
+    "Contents": "This list",
+    "Notes": "Notes referred to in the sheets as [note N]",
+    "Inputs": "Named input cells: discount rate, optimism-bias stage, effects, unit values",
+    "Deflator": "GDP deflator index by financial year",
+    "Discount_bands": "The declining discount schedule (the first band is the discount_rate input)",
+    "Optimism_bias": "Optimism-bias bounds by cost category and the rate applied",
+    "VfM_thresholds": "Editable value-for-money categories by BCR",
+    "Costs": "Cost lines: amount, deflation to real prices, optimism bias, adjusted cost",
+    "Benefits": "Benefit lines: effect x force-years x unit value, and present value",
+    "Appraisal": "By year: costs, benefits, discount factor, present values, payback",
+    "Results": "NPSV, BCR, cashable BCR, value-for-money category, payback",
+    "Sensitivity": "One-way sensitivities of NPSV",
+    "Checks": "Totals reconcile; the workbook agrees with the toolkit",
+    "Effects": "Estimated effects of the pilots (values)",
+}
+
+
+def _idx(name: str, key_ref: str) -> str:
+    return f"INDEX({name}_index,MATCH({key_ref},{name}_year,0))"
+
+
+def _deflate(price_year_ref: str) -> str:
+    return f"{_idx('deflator', 'price_base_year')}/{_idx('deflator', price_year_ref)}"
+
+
+def _f(x: Any) -> float:
+    return math.nan if x is None else float(x)
+
+
+def build_sheets(book: _Book, report: AnnualReport) -> None:
+    """Write every sheet of the workbook into ``book``."""
+    a, params = report.appraisal, report.params
+    s = a.summary
+    pb = s.price_base_year
+    _cover(book, report)
+    _simple(
+        book,
+        "Contents",
+        "Contents",
+        "The sheets of this workbook, in order.",
+        [("Sheet", "text"), ("What it contains", "text")],
+        [[k, v] for k, v in SHEETS.items()],
+        "contents",
+    )
+    notes = [
+        [
+            "[note 1]",
+            f"Money is in GBP, real {pb} prices (GDP deflator, vintage "
+            f"{params.deflator_vintage}), unless a header says nominal.",
+        ],
+        [
+            "[note 2]",
+            f"Discounting: {s.discount_base_year} is year 0; the factor for year t is the "
+            "product over s = 1..t of 1 / (1 + rate(s)), the rate being discount_rate for "
+            "years 1 to 30 and the Discount_bands table after.",
+        ],
+        [
+            "[note 3]",
+            "Cost lines after the last outturn year (forecast, refresh, residual) are the "
+            "toolkit's projections in real prices; they do not move with the deflator inputs.",
+        ],
+        ["[note 4]", "Benefit force-years (scale x ramp-up x persistence) come from the toolkit."],
+        [
+            "[note 5]",
+            "The value-for-money category is a label on an editable scale, not a pass or fail.",
+        ],
+        [
+            "[note 6]",
+            "The Checks sheet compares with the toolkit run at the inputs as supplied: "
+            "after an input is changed its comparisons are expected to differ.",
+        ],
+        [
+            "[note 7]",
+            "Non-linear sensitivities (optimism-bias stage, asset life, decay) are the "
+            "toolkit's re-appraisals, entered as values.",
+        ],
+        ["[note 8]", "[x] not available; [z] not applicable."],
+    ]
+    notes += [[f"[note {9 + i}]", n] for i, n in enumerate(a.notes)]
+    _simple(
+        book,
+        "Notes",
+        "Notes",
+        "Notes referred to in the other sheets.",
+        [("Note number", "text"), ("Note text", "text")],
+        notes,
+        "notes",
+        widths=[14, 110],
+    )
+    _inputs(book, report)
+    _reference_tables(book, report)
+    costs = _costs(book, report)
+    _benefits(book, report)
+    _appraisal(book, report)
+    _results(book, report)
+    sens = _sensitivity(book, report)
+    _checks(book, report, costs, sens)
+    e = report.effects
+    eff_rows = [
+        [
+            r["metric"],
+            r["unit"],
+            r["estimate"],
+            r["se"],
+            r["ci_low"],
+            r["ci_high"],
+            r["p_value"],
+            r["method"],
+            r["inference"],
+        ]
+        for r in e.to_dict("records")
+    ]
+    _simple(
+        book,
+        "Effects",
+        "Estimated effects of the pilots",
+        "Per pilot force-year in natural units (difference-in-differences).",
+        [
+            ("Metric", "text"),
+            ("Unit", "text"),
+            ("Effect per pilot force-year", "num"),
+            ("Standard error", "num"),
+            ("95% CI low", "num"),
+            ("95% CI high", "num"),
+            ("p-value", "p"),
+            ("Estimator", "text"),
+            ("Inference", "text"),
+        ],
+        eff_rows,
+        "effects",
+    )
+
+
+def _simple(
+    book: _Book,
+    title: str,
+    heading: str,
+    description: str,
+    columns: list[tuple[str, str]],
+    rows: list[list[Any]],
+    table: str,
+    widths: list[float] | None = None,
+) -> _Sheet:
+    sheet = _Sheet(book, title, heading, description, columns)
+    for r in rows:
+        sheet.add(r)
+    sheet.finish(table, widths)
+    return sheet
+
+
+def _cover(book: _Book, report: AnnualReport) -> None:
+    ws = book.wb.create_sheet("Cover")
+    lines: list[tuple[str, Any]] = [
+        (report.title, None),
+        (
+            "Finance workbook: every figure on the calculation sheets is a formula traced to the "
+            "named cells of the Inputs sheet. Change an input (for example discount_rate) and the "
+            "NPSV and BCR on the Results sheet recompute.",
+            None,
+        ),
+        ("", None),
+    ]
+    lines += [(f"{k}: ", v) for k, v in report.cover]
+    lines += [(f"{role}: ", name) for role, name in report.qa.items()]
+    lines += [
+        ("Source: ", "Pathfinder toolkit (difference-in-differences and Green Book appraisal)"),
+        ("Notes: ", "see the Notes sheet; [x] not available, [z] not applicable."),
+    ]
+    for i, (label, value) in enumerate(lines, start=1):
+        cell = ws.cell(row=i, column=1)
+        _put(cell, label if value is None else f"{label}{value}")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws["A1"].font = Font(bold=True, size=16)
+    ws.column_dimensions["A"].width = 120
+
+
+def _inputs(book: _Book, report: AnnualReport) -> None:
+    a, params = report.appraisal, report.params
+    sheet = _Sheet(
+        book,
+        "Inputs",
+        "Inputs (named cells)",
+        "Each value has a defined name (column Name) used by the formulas. Change a "
+        "value to see the results recompute [note 6].",
+        [
+            ("Name", "text"),
+            ("Value", "num"),
+            ("Unit", "text"),
+            ("Description", "text"),
+            ("Source", "text"),
+        ],
+    )
+    rate = params.discount_bands[0].rate
+
+    def named(name: str, value: Any, unit: str, desc: str, source: str, kind: str) -> None:
+        row = sheet.add([name, value, unit, desc, source])
+        sheet.ws[sheet.ref("Value", row)].number_format = EXCEL_FORMATS[kind]
+        book.define(name, sheet.qualified("Value", row))
+
+    named(
+        "price_base_year",
+        a.summary.price_base_year,
+        "financial year",
+        "Price base year of real values",
+        "parameters: settings.price_base_year",
+        "text",
+    )
+    named(
+        "discount_rate",
+        rate,
+        "rate, years 1-30",
+        "Social time preference rate for years 1 to 30 [note 2]",
+        "HM Treasury Green Book 2022",
+        "pct",
+    )
+    named(
+        "ob_stage",
+        params.ob_pilot_stage,
+        "lower, upper or none",
+        "Optimism-bias bound applied to projected costs",
+        "parameters: optimism_bias",
+        "text",
+    )
+    named(
+        "cost_scale",
+        float(params.cost_scale.value),
+        "multiplier",
+        "Multiplier on all costs (sensitivity only; 1 = as appraised)",
+        str(params.cost_scale.source),
+        "num",
+    )
+    for r in report.effects.to_dict("records"):
+        m = _name_ok(str(r["metric"]))
+        unit = f"{r['unit']} per pilot force-year"
+        named(
+            f"effect_{m}",
+            float(r["estimate"]),
+            unit,
+            f"Estimated effect on {r['metric']}",
+            f"{r['method']}, {r['inference']} inference",
+            "num",
+        )
+        named(
+            f"effect_{m}_se",
+            float(r["se"]),
+            unit,
+            f"Standard error of effect_{m}",
+            "estimation",
+            "num",
+        )
+        named(
+            f"effect_{m}_ci_low", float(r["ci_low"]), unit, "95% interval, low", "estimation", "num"
+        )
+        named(
+            f"effect_{m}_ci_high",
+            float(r["ci_high"]),
+            unit,
+            "95% interval, high",
+            "estimation",
+            "num",
+        )
+    for name, p in params.unit_values.items():
+        unit = str(p.unit or "")
+        if p.price_base:
+            unit = f"{unit} (GBP, {p.price_base} prices)".strip()
+        named(
+            f"unit_{_name_ok(name)}",
+            float(p.value),
+            unit,
+            f"Unit value {name}",
+            f"{p.source} ({p.vintage})" + (" UNVERIFIED" if p.unverified else ""),
+            "num",
+        )
+    sheet.finish("inputs", [34, 16, 30, 50, 60])
+
+
+def _reference_tables(book: _Book, report: AnnualReport) -> None:
+    params = report.params
+    defl = _Sheet(
+        book,
+        "Deflator",
+        "GDP deflator",
+        f"Index by financial year; vintage {params.deflator_vintage}.",
+        [("Financial year", "text"), ("GDP deflator index", "num")],
+    )
+    for year, value in sorted(params.deflator.items()):
+        defl.add([year, float(value)])
+    defl.name_column("deflator_year", "Financial year")
+    defl.name_column("deflator_index", "GDP deflator index")
+    defl.finish("deflator", [18, 22])
+
+    bands = _Sheet(
+        book,
+        "Discount_bands",
+        "Discount schedule",
+        "Rate by year band [note 2]; the first band's rate is the discount_rate input.",
+        [("From year", "int"), ("To year", "text"), ("Rate (%)", "pct")],
+    )
+    for i, b in enumerate(params.discount_bands):
+        rate: Any = F("discount_rate", b.rate) if i == 0 else b.rate
+        bands.add([b.from_year, "[z]" if b.to_year is None else str(b.to_year), rate])
+    book.define("discount_bands", f"'Discount_bands'!$A${HEADER_ROW + 1}:$C${bands.next_row - 1}")
+    bands.finish("discount_bands", [12, 12, 12])
+
+    ob = _Sheet(
+        book,
+        "Optimism_bias",
+        "Optimism bias",
+        "Lower and upper bounds by cost category (Mott MacDonald 2002); the rate "
+        "applied follows the ob_stage input.",
+        [
+            ("Cost category", "text"),
+            ("Lower bound (%)", "pct"),
+            ("Upper bound (%)", "pct"),
+            ("Rate applied (%)", "pct"),
+        ],
+    )
+    applied = ob_rates(params, params.ob_pilot_stage)
+    for cat, (lo, hi) in params.ob_bounds.items():
+        row = ob.next_row
+        lo_ref, hi_ref = ob.ref("Lower bound (%)", row), ob.ref("Upper bound (%)", row)
+        ob.add(
+            [
+                cat,
+                lo,
+                hi,
+                F(f'IF(ob_stage="upper",{hi_ref},IF(ob_stage="lower",{lo_ref},0))', applied[cat]),
+            ]
+        )
+    ob.name_column("ob_category", "Cost category")
+    ob.name_column("ob_rate", "Rate applied (%)")
+    ob.finish("optimism_bias", [18, 16, 16, 16])
+
+    vfm = _Sheet(
+        book,
+        "VfM_thresholds",
+        "Value-for-money categories",
+        "Edit 'BCR below' to change the scale; a BCR at or above a category's upper "
+        "bound falls in the next [note 5].",
+        [("BCR from", "ratio"), ("BCR below", "ratio"), ("Value-for-money category", "text")],
+    )
+    for i, (label, below) in enumerate(params.vfm):
+        row = vfm.next_row
+        start: Any = -1e9 if i == 0 else F(vfm.ref("BCR below", row - 1), params.vfm[i - 1][1])
+        vfm.add([start, "[z]" if below is None else below, label])
+    book.define("vfm_table", f"'VfM_thresholds'!$A${HEADER_ROW + 1}:$C${vfm.next_row - 1}")
+    vfm.finish("vfm_thresholds", [12, 12, 26])
+
+
+def _costs(book: _Book, report: AnnualReport) -> _Sheet:
+    a, params = report.appraisal, report.params
+    pb = a.summary.price_base_year
+    rates = ob_rates(params, params.ob_pilot_stage)
+    sheet = _Sheet(
+        book,
+        "Costs",
+        "Cost lines",
+        "Outturn from the ledger and the toolkit's projections [note 3]; base cost = "
+        "amount x deflator factor; adjusted = base x (1 + optimism-bias rate) [note 1].",
+        [
+            ("Force", "text"),
+            ("Financial year", "text"),
+            ("Category", "text"),
+            ("Kind", "text"),
+            ("Basis", "text"),
+            ("Price year", "text"),
+            ("Amount (GBP, prices of price year)", "gbp"),
+            ("Deflator factor", "factor"),
+            ("Base cost (GBP, real)", "gbp"),
+            ("Optimism bias applies", "text"),
+            ("Optimism-bias rate (%)", "pct"),
+            ("Optimism-bias uplift (GBP, real)", "gbp"),
+            ("Adjusted cost (GBP, real)", "gbp"),
+            ("Sunk", "text"),
+        ],
+    )
+    for r in a.cost_lines.to_dict("records"):
+        row = sheet.next_row
+        basis = str(r["basis"])
+        nominal = basis == "outturn" and str(r["price_basis"]) == "nominal"
+        price_year = (
+            str(r["financial_year"])
+            if nominal
+            else (str(r["price_basis"])[5:] if basis == "outturn" else pb)
+        )
+        amount = (
+            float(r["nominal_gbp"])
+            if nominal
+            else float(r["base_real_gbp"]) / float(r["deflator_factor"])
+        )
+        if basis == "outturn":
+            applies = params.ob_apply_to_outturn
+        elif basis == "residual":
+            applies = float(r["ob_rate"]) > 0 or rates.get(str(r["category"]), 0.0) == 0
+        else:
+            applies = True
+        c = {k: sheet.ref(k, row) for k in sheet.columns}
+        sheet.add(
+            [
+                r["force"],
+                r["financial_year"],
+                r["category"],
+                r["kind"],
+                basis,
+                price_year,
+                amount,
+                F(_deflate(c["Price year"]), float(r["deflator_factor"])),
+                F(
+                    f"{c['Amount (GBP, prices of price year)']}*{c['Deflator factor']}",
+                    float(r["base_real_gbp"]),
+                ),
+                "yes" if applies else "no",
+                F(
+                    f'IF({c["Optimism bias applies"]}="yes",INDEX(ob_rate,MATCH({c["Category"]},'
+                    f"ob_category,0)),0)",
+                    float(r["ob_rate"]),
+                ),
+                F(
+                    f"{c['Base cost (GBP, real)']}*{c['Optimism-bias rate (%)']}",
+                    float(r["ob_uplift_gbp"]),
+                ),
+                F(
+                    f"{c['Base cost (GBP, real)']}+{c['Optimism-bias uplift (GBP, real)']}",
+                    float(r["adjusted_gbp"]),
+                ),
+                bool(r["sunk"]),
+            ]
+        )
+    sheet.name_column("cost_year", "Financial year")
+    sheet.name_column("cost_adjusted", "Adjusted cost (GBP, real)")
+    sheet.name_column("cost_base", "Base cost (GBP, real)")
+    sheet.finish("cost_lines")
+    return sheet
+
+
+def _benefits(book: _Book, report: AnnualReport) -> None:
+    a, params = report.appraisal, report.params
+    lines = {b.name: b for b in params.benefits}
+    sheet = _Sheet(
+        book,
+        "Benefits",
+        "Benefit lines",
+        "Value = sign x effect x force-years x unit value product x deflator factor x "
+        "(1 - shortfall) [note 4]; present value = value x the year's discount factor.",
+        [
+            ("Line", "text"),
+            ("Metric", "text"),
+            ("Force", "text"),
+            ("Financial year", "text"),
+            ("Sign", "int"),
+            ("Force-years", "factor"),
+            ("Effect per pilot force-year", "num"),
+            ("Unit values", "text"),
+            ("Unit value product", "num"),
+            ("Unit value price base", "text"),
+            ("Deflator factor", "factor"),
+            ("Shortfall rate (%)", "pct"),
+            ("Value (GBP, real)", "gbp"),
+            ("Cashable", "text"),
+            ("Wider", "text"),
+            ("Present value (GBP, real)", "gbp"),
+        ],
+    )
+    for r in a.benefit_lines.to_dict("records"):
+        row = sheet.next_row
+        c = {k: sheet.ref(k, row) for k in sheet.columns}
+        names = lines[str(r["line"])].unit_value
+        product = "*".join(f"unit_{_name_ok(n)}" for n in names) or "1"
+        sheet.add(
+            [
+                r["line"],
+                r["metric"],
+                r["force"],
+                r["financial_year"],
+                int(r["sign"]),
+                float(r["volume_force_years"]),
+                F(f"effect_{_name_ok(str(r['metric']))}", float(r["estimate"])),
+                "/" + "/".join(names) + "/",
+                F(product, float(r["unit_value_base"])),
+                str(r["unit_value_price_base"]),
+                F(_deflate(c["Unit value price base"]), float(r["unit_value_deflator"])),
+                float(r["shortfall_rate"]),
+                F(
+                    f"{c['Sign']}*{c['Effect per pilot force-year']}*{c['Force-years']}*"
+                    f"{c['Unit value product']}*{c['Deflator factor']}"
+                    f"*(1-{c['Shortfall rate (%)']})",
+                    float(r["value_gbp"]),
+                ),
+                bool(r["cashable"]),
+                bool(r["wider"]),
+                F(
+                    f"{c['Value (GBP, real)']}*INDEX(year_discount_factor,MATCH("
+                    f"{c['Financial year']},year_label,0))",
+                    float(r["pv_gbp"]),
+                ),
+            ]
+        )
+    for name, col in (
+        ("ben_year", "Financial year"),
+        ("ben_metric", "Metric"),
+        ("ben_units", "Unit values"),
+        ("ben_value", "Value (GBP, real)"),
+        ("ben_cashable", "Cashable"),
+        ("ben_wider", "Wider"),
+        ("ben_pv", "Present value (GBP, real)"),
+    ):
+        sheet.name_column(name, col)
+    sheet.finish("benefit_lines")
+
+
+def _appraisal(book: _Book, report: AnnualReport) -> None:
+    t = report.appraisal.by_year
+    sheet = _Sheet(
+        book,
+        "Appraisal",
+        "Appraisal by year",
+        "Sums of the cost and benefit lines by year, discounted [note 1] [note 2].",
+        [
+            ("Financial year", "text"),
+            ("Year number", "int"),
+            ("t", "int"),
+            ("Costs (GBP, real)", "gbp"),
+            ("Cashable benefits (GBP, real)", "gbp"),
+            ("Non-cashable benefits (GBP, real)", "gbp"),
+            ("Core benefits (GBP, real)", "gbp"),
+            ("Wider benefits (GBP, real)", "gbp"),
+            ("Net benefit (GBP, real)", "gbp"),
+            ("Discount rate for year (%)", "pct"),
+            ("Discount factor", "factor"),
+            ("PV costs (GBP, real)", "gbp"),
+            ("PV core benefits (GBP, real)", "gbp"),
+            ("PV cashable benefits (GBP, real)", "gbp"),
+            ("PV wider benefits (GBP, real)", "gbp"),
+            ("PV net (GBP, real)", "gbp"),
+            ("Cumulative PV net (GBP, real)", "gbp"),
+            ("Paid back from this year", "int"),
+        ],
+    )
+    n = len(t)
+    last = HEADER_ROW + n
+    recs = t.to_dict("records")
+    cum = t["cumulative_pv_net_gbp"].to_numpy(dtype=float)
+    for i, r in enumerate(recs):
+        row = sheet.next_row
+        c = {k: sheet.ref(k, row) for k in sheet.columns}
+        y = c["Financial year"]
+        tt = int(r["t"])
+        rate_cached = report.params.discount_bands[0].rate if tt <= 30 else math.nan
+        if i == 0:
+            df = F(f"POWER(1+discount_rate,-{c['t']})", float(r["discount_factor"]))
+        else:
+            prev = sheet.ref("Discount factor", row - 1)
+            df = F(
+                f"IF({c['t']}<=0,POWER(1+discount_rate,-{c['t']}),"
+                f"{prev}/(1+{c['Discount rate for year (%)']}))",
+                float(r["discount_factor"]),
+            )
+        cum_ref = sheet.ref("Cumulative PV net (GBP, real)", row)
+        col_cum = sheet.letter("Cumulative PV net (GBP, real)")
+        paid = float(cum[i:].min()) >= 0
+        sheet.add(
+            [
+                r["financial_year"],
+                int(r["year"]),
+                tt,
+                F(f"SUMIFS(cost_adjusted,cost_year,{y})", float(r["costs_gbp"])),
+                F(
+                    f'SUMIFS(ben_value,ben_year,{y},ben_cashable,"yes",ben_wider,"no")',
+                    float(r["benefits_cashable_gbp"]),
+                ),
+                F(
+                    f'SUMIFS(ben_value,ben_year,{y},ben_cashable,"no",ben_wider,"no")',
+                    float(r["benefits_noncashable_gbp"]),
+                ),
+                F(
+                    f"{c['Cashable benefits (GBP, real)']}"
+                    f"+{c['Non-cashable benefits (GBP, real)']}",
+                    float(r["benefits_gbp"]),
+                ),
+                F(
+                    f'SUMIFS(ben_value,ben_year,{y},ben_wider,"yes")',
+                    float(r["benefits_wider_gbp"]),
+                ),
+                F(
+                    f"{c['Core benefits (GBP, real)']}-{c['Costs (GBP, real)']}",
+                    float(r["net_gbp"]),
+                ),
+                F(
+                    f"IF({c['t']}<=30,discount_rate,VLOOKUP({c['t']},discount_bands,3,TRUE))",
+                    rate_cached,
+                ),
+                df,
+                F(f"{c['Costs (GBP, real)']}*{c['Discount factor']}", float(r["pv_costs_gbp"])),
+                F(
+                    f"{c['Core benefits (GBP, real)']}*{c['Discount factor']}",
+                    float(r["pv_benefits_gbp"]),
+                ),
+                F(
+                    f"{c['Cashable benefits (GBP, real)']}*{c['Discount factor']}",
+                    float(r["benefits_cashable_gbp"]) * float(r["discount_factor"]),
+                ),
+                F(
+                    f"{c['Wider benefits (GBP, real)']}*{c['Discount factor']}",
+                    float(r["benefits_wider_gbp"]) * float(r["discount_factor"]),
+                ),
+                F(
+                    f"{c['PV core benefits (GBP, real)']}-{c['PV costs (GBP, real)']}",
+                    float(r["pv_net_gbp"]),
+                ),
+                F(
+                    c["PV net (GBP, real)"]
+                    if i == 0
+                    else f"{sheet.ref('Cumulative PV net (GBP, real)', row - 1)}"
+                    f"+{c['PV net (GBP, real)']}",
+                    float(r["cumulative_pv_net_gbp"]),
+                ),
+                F(f"IF(MIN({cum_ref}:${col_cum}${last})>=0,1,0)", 1 if paid else 0),
+            ]
+        )
+    for name, col in (
+        ("year_label", "Financial year"),
+        ("year_t", "t"),
+        ("year_costs", "Costs (GBP, real)"),
+        ("year_benefits", "Core benefits (GBP, real)"),
+        ("year_cashable", "Cashable benefits (GBP, real)"),
+        ("year_wider", "Wider benefits (GBP, real)"),
+        ("year_net", "Net benefit (GBP, real)"),
+        ("year_discount_factor", "Discount factor"),
+        ("year_paid_back", "Paid back from this year"),
+    ):
+        sheet.name_column(name, col)
+    sheet.finish("appraisal_by_year")
+
+
+def _results(book: _Book, report: AnnualReport) -> None:
+    s = report.appraisal.summary
+    sheet = _Sheet(
+        book,
+        "Results",
+        "Results (ex-post pilot view)",
+        f"{s.first_year} to {s.last_year}; each value is named (column Name).",
+        [
+            ("Name", "text"),
+            ("Measure", "text"),
+            ("Value", "num"),
+            ("Unit", "text"),
+            ("Formula in words", "text"),
+        ],
+    )
+    payback = s.payback_year or "not within the period"
+    rows: list[tuple[str, str, F, str, str, str]] = [
+        (
+            "pv_costs",
+            "PV of costs",
+            F("SUMPRODUCT(year_costs,year_discount_factor)", s.pv_costs),
+            "GBP, real",
+            "sum of costs x discount factor",
+            "gbp",
+        ),
+        (
+            "pv_benefits",
+            "PV of core benefits",
+            F("SUMPRODUCT(year_benefits,year_discount_factor)", s.pv_benefits),
+            "GBP, real",
+            "sum of core benefits x discount factor",
+            "gbp",
+        ),
+        (
+            "npsv",
+            "Net present social value",
+            F("pv_benefits-pv_costs", s.npsv),
+            "GBP, real",
+            "PV benefits - PV costs",
+            "gbp",
+        ),
+        (
+            "bcr",
+            "Benefit-cost ratio",
+            F("IF(pv_costs>0,pv_benefits/pv_costs,NA())", s.bcr),
+            "ratio",
+            "PV benefits / PV costs",
+            "ratio",
+        ),
+        (
+            "vfm_category",
+            "Value-for-money category",
+            F("VLOOKUP(bcr,vfm_table,3,TRUE)", s.vfm_category),
+            "label",
+            "lookup of the BCR on VfM_thresholds [note 5]",
+            "text",
+        ),
+        (
+            "pv_cashable",
+            "PV of cashable benefits",
+            F("SUMPRODUCT(year_cashable,year_discount_factor)", s.pv_benefits_cashable),
+            "GBP, real",
+            "sum of cashable benefits x discount factor",
+            "gbp",
+        ),
+        (
+            "cashable_bcr",
+            "Cashable benefit-cost ratio",
+            F("IF(pv_costs>0,pv_cashable/pv_costs,NA())", s.cashable_bcr),
+            "ratio",
+            "PV cashable / PV costs",
+            "ratio",
+        ),
+        (
+            "cashable_roi",
+            "Cashable return on investment",
+            F("IF(pv_costs>0,(pv_cashable-pv_costs)/pv_costs,NA())", s.cashable_roi),
+            "ratio",
+            "(PV cashable - PV costs) / PV costs",
+            "ratio",
+        ),
+        (
+            "payback_year",
+            "Payback year",
+            F(
+                'IFERROR(INDEX(year_label,MATCH(1,year_paid_back,0)),"not within the period")',
+                payback,
+            ),
+            "financial year",
+            "first year from which the cumulative PV net stays at or above zero",
+            "text",
+        ),
+        (
+            "pv_wider",
+            "PV of wider social benefits",
+            F("SUMPRODUCT(year_wider,year_discount_factor)", s.pv_benefits_wider),
+            "GBP, real",
+            "excluded from the core case",
+            "gbp",
+        ),
+        (
+            "npsv_with_wider",
+            "NPSV with wider social benefits",
+            F("npsv+pv_wider", s.npsv_with_wider),
+            "GBP, real",
+            "NPSV + PV wider",
+            "gbp",
+        ),
+    ]
+    for name, measure, f, unit, words, kind in rows:
+        row = sheet.add([name, measure, f, unit, words])
+        sheet.ws[sheet.ref("Value", row)].number_format = EXCEL_FORMATS[kind]
+        book.define(name, sheet.qualified("Value", row))
+    sheet.finish("results", [18, 34, 20, 16, 60])
+
+
+def _sensitivity(book: _Book, report: AnnualReport) -> list[tuple[int, float, float]]:
+    """Write the one-way sensitivities; return (row, toolkit low, toolkit high) of formula rows."""
+    a = report.appraisal
+    sens = a.uncertainty.sensitivity
+    sheet = _Sheet(
+        book,
+        "Sensitivity",
+        "One-way sensitivities of NPSV",
+        "Each input moved alone to its low and high value. Linear inputs are live "
+        "formulas; the others are the toolkit's re-appraisals [note 7].",
+        [
+            ("Input", "text"),
+            ("Description", "text"),
+            ("Central value", "num"),
+            ("Low value", "num"),
+            ("High value", "num"),
+            ("NPSV at low (GBP, real)", "gbp"),
+            ("NPSV at high (GBP, real)", "gbp"),
+            ("How computed", "text"),
+        ],
+    )
+    formula_rows: list[tuple[int, float, float]] = []
+    max_t = int(a.by_year["t"].max()) if len(a.by_year) else 0
+    for r in sens.to_dict("records"):
+        inp = str(r["input"])
+        lo_v, hi_v = r["low"], r["high"]
+        row = sheet.next_row
+        lo_ref, hi_ref = sheet.ref("Low value", row), sheet.ref("High value", row)
+        formula = _sensitivity_formula(inp, max_t)
+        n_lo, n_hi = float(r["npsv_at_low"]), float(r["npsv_at_high"])
+        if formula is not None and _is_number(lo_v) and _is_number(hi_v):
+            cells: list[Any] = [
+                F(formula.format(x=lo_ref), n_lo),
+                F(formula.format(x=hi_ref), n_hi),
+            ]
+            how = "formula"
+            formula_rows.append((row, n_lo, n_hi))
+        else:
+            cells = [n_lo, n_hi]
+            how = "toolkit re-appraisal"
+        central = r["central"]
+        sheet.add(
+            [
+                inp,
+                r.get("description", inp),
+                float(central) if _is_number(central) else str(central),
+                float(lo_v) if _is_number(lo_v) else str(lo_v),
+                float(hi_v) if _is_number(hi_v) else str(hi_v),
+                *cells,
+                how,
+            ]
+        )
+    sheet.finish("sensitivity", [34, 44, 14, 14, 14, 20, 20, 22])
+    return formula_rows
+
+
+def _is_number(x: Any) -> bool:
+    if isinstance(x, bool) or x is None:
+        return False
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _sensitivity_formula(inp: str, max_t: int) -> str | None:
+    """Return the NPSV formula (``{x}`` = the input's value) of a linear input, else ``None``."""
+    kind, _, name = inp.partition(":")
+    if kind == "effect":
+        m = _name_ok(name)
+        return f'npsv+({{x}}/effect_{m}-1)*SUMIFS(ben_pv,ben_metric,"{name}",ben_wider,"no")'
+    if kind == "unit_value":
+        u = _name_ok(name)
+        return (
+            f'npsv+({{x}}/unit_{u}-1)*SUMPRODUCT(ISNUMBER(FIND("/{name}/",ben_units))'
+            '*(ben_wider="no")*ben_pv)'
+        )
+    if inp == "cost_scale":
+        return "pv_benefits-{x}/cost_scale*pv_costs"
+    if inp == "discount_rate" and max_t <= 30:
+        return "SUMPRODUCT(year_net,POWER(1+{x},-year_t))"
+    return None
+
+
+def _checks(
+    book: _Book, report: AnnualReport, costs: _Sheet, sens: list[tuple[int, float, float]]
+) -> None:
+    a = report.appraisal
+    s = a.summary
+    sheet = _Sheet(
+        book,
+        "Checks",
+        "Checks",
+        "Totals reconcile and the workbook agrees with the toolkit [note 6].",
+        [
+            ("Check", "text"),
+            ("Workbook value", "num"),
+            ("Toolkit value", "num"),
+            ("Difference", "num"),
+            ("Tolerance", "num"),
+            ("Result", "text"),
+        ],
+    )
+    core = a.benefit_lines[~a.benefit_lines["wider"].astype(bool)]
+    items: list[tuple[str, str, Any]] = [
+        ("PV of costs", "pv_costs", s.pv_costs),
+        ("PV of core benefits", "pv_benefits", s.pv_benefits),
+        ("NPSV", "npsv", s.npsv),
+        ("BCR", "bcr", s.bcr),
+        ("Cashable BCR", "cashable_bcr", s.cashable_bcr),
+        ("PV of wider benefits", "pv_wider", s.pv_benefits_wider),
+        ("Value-for-money category", "vfm_category", s.vfm_category),
+        ("Payback year", "payback_year", s.payback_year or "not within the period"),
+        (
+            "Cost lines add up to the yearly costs",
+            "SUM(cost_adjusted)",
+            float(a.by_year["costs_gbp"].sum()),
+        ),
+        (
+            "Core benefit lines add up to the yearly benefits",
+            'SUMIFS(ben_value,ben_wider,"no")',
+            float(a.by_year["benefits_gbp"].sum()),
+        ),
+        (
+            "PV of core benefit lines equals PV benefits",
+            'SUMIFS(ben_pv,ben_wider,"no")',
+            float(core["pv_gbp"].sum()),
+        ),
+    ]
+    for row, lo, hi in sens:
+        label = f"Sensitivity row {row}"
+        items.append((f"{label}, NPSV at low", f"Sensitivity!F{row}", lo))
+        items.append((f"{label}, NPSV at high", f"Sensitivity!G{row}", hi))
+    for label, formula, toolkit in items:
+        row = sheet.next_row
+        b, c_, d, e = (
+            sheet.ref(k, row)
+            for k in ("Workbook value", "Toolkit value", "Difference", "Tolerance")
+        )
+        tol = 1e-6 * max(1.0, abs(toolkit)) if isinstance(toolkit, float) else 0
+        sheet.add(
+            [
+                label,
+                F(formula, toolkit),
+                toolkit,
+                F(f"IF(ISNUMBER({b}),{b}-{c_},IF({b}={c_},0,1))", 0.0),
+                tol,
+                F(f'IF(ABS({d})<={e},"pass","CHECK")', "pass"),
+            ]
+        )
+    sheet.name_column("check_result", "Result")
+    sheet.finish("checks", [50, 20, 20, 14, 14, 10])
