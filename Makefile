@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup system-deps run run-main run-reports report-image test test-full test-fuzz \
-	mutate mutate-named bench calibration lint typecheck clean
+	mutate mutate-named bench calibration pilot-design lint typecheck clean
 
 # Create the virtual environment and install the project with its test peers.
 $(STAMP): pyproject.toml
@@ -82,6 +82,13 @@ bench: setup
 # written to docs/calibration.md; finished chunks in .pathfinder-cache/ make a rerun resume.
 calibration: setup
 	$(PY) -m studies.calibration --reps 500 $(if $(WORKERS),--workers $(WORKERS))
+
+# Pilot design comparison on the bundled data (table, JSON and chart in reports/pilot-design/);
+# WORKERS=N local Dask workers, REPS=R placebo replications per design.
+pilot-design: setup
+	$(VENV)/bin/pathfinder design --pilots 3,5,10,15 --selection free,stratified --seed 20261206 \
+		--out reports/pilot-design --checkpoint-dir .pathfinder-cache/pilot-design \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(REPS),--reps $(REPS))
 
 lint: setup
 	$(VENV)/bin/ruff check evaluation dashboard reporting tests benchmarks studies

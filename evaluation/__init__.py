@@ -71,6 +71,16 @@ _EXPORTS: dict[str, str] = {
     "simulate": "evaluation.synth",
     "coverage_study": "evaluation.studies",
     "CoverageResult": "evaluation.studies",
+    # pilot design (power, MDE, break-even; simulations on Dask)
+    "DaskSettings": "evaluation.pilot_design.runner",
+    "run_tasks": "evaluation.pilot_design.runner",
+    "Design": "evaluation.pilot_design.designs",
+    "history_from_panel": "evaluation.pilot_design.designs",
+    "compare_designs": "evaluation.pilot_design.compare",
+    "DesignComparison": "evaluation.pilot_design.compare",
+    "choose_pilots": "evaluation.pilot_design.choose",
+    "analytic_mde": "evaluation.pilot_design.analytic",
+    "break_even_effects": "evaluation.pilot_design.breakeven",
     # panel, estimation and inference
     "Panel": "evaluation.panel",
     "NEVER": "evaluation.panel",
@@ -191,6 +201,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         parse_period,
         period_range,
     )
+    from evaluation.pilot_design.analytic import analytic_mde
+    from evaluation.pilot_design.breakeven import break_even_effects
+    from evaluation.pilot_design.choose import choose_pilots
+    from evaluation.pilot_design.compare import DesignComparison, compare_designs
+    from evaluation.pilot_design.designs import Design, history_from_panel
+    from evaluation.pilot_design.runner import DaskSettings, run_tasks
     from evaluation.provenance import file_sha256, manifest
     from evaluation.readers import RawTable, read_table
     from evaluation.results import DidResult, Estimate
