@@ -62,6 +62,7 @@ def test_ingest_quarter_with_as_of_and_limits(cases: Path, tmp_path: Path) -> No
     out = tmp_path / "panel.csv"
     argv = ["ingest", str(cases), "--freq", "quarter", "--out", str(out), *MAP]
     argv += ["--as-of", "2022-07-31", "--memory-limit", "500MB", "--threads", "1"]
+    argv += ["--spill-dir", str(tmp_path)]
     assert main(argv) == 0
     panel = pd.read_csv(out)
     assert panel["period"].tolist() == ["2022-Q2", "2022-Q2"]
@@ -94,6 +95,8 @@ def test_ingest_bad_rows_exit_2(tmp_path: Path, capsys) -> None:
         (["--as-of", "yesterday"], "as_of"),
         (["--threads", "0"], "threads"),
         (["--start", "2022-Q1"], "start"),
+        (["--spill-dir", "/no/such/folder"], "spill_dir"),
+        (["--memory-limit", "lots"], "DuckDB"),
     ],
 )
 def test_ingest_bad_options_exit_2(cases: Path, tmp_path: Path, capsys, extra, message) -> None:

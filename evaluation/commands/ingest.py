@@ -44,7 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", metavar="PERIOD", help="first period of the panel")
     parser.add_argument("--end", metavar="PERIOD", help="last period of the panel")
     parser.add_argument(
-        "--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB (spills beyond)"
+        "--memory-limit",
+        metavar="SIZE",
+        help="memory budget, e.g. 2GB; DuckDB spills to disk beyond it "
+        "[a quarter of the available memory, 256 MiB to 1 GiB]",
+    )
+    parser.add_argument(
+        "--spill-dir",
+        metavar="DIR",
+        help="folder for spill files beyond the memory budget [the system's temporary folder]",
     )
     parser.add_argument("--threads", type=int, metavar="N", help="DuckDB threads [all cores]")
 
@@ -96,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         memory_limit=args.memory_limit,
         threads=args.threads,
+        spill_dir=args.spill_dir,
     )
     write_panel(panel, out)
     print(report.summary())
