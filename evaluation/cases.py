@@ -18,9 +18,10 @@ offence_type    free text (optional; not used by the aggregation)
 :func:`aggregate_cases` validates the file and aggregates it to one row per force and period
 entirely inside DuckDB (``read_csv`` / ``read_parquet`` in SQL) in one streaming pass: the file
 is never loaded into pandas, nor held whole by DuckDB, and memory stays within a budget set
-from the machine (:func:`evaluation.machine.default_memory_limit`) whatever the file's size. :func:`aggregate_cases_pandas` is a plain
-pandas implementation of the same aggregation, kept as the benchmark baseline and as an
-independent cross-check.
+from the machine (:func:`evaluation.machine.default_memory_limit`) whatever the file's size.
+:func:`aggregate_cases_pandas` (:mod:`evaluation.cases_pandas`) is a plain pandas and numpy
+implementation of the same aggregation, kept as the benchmark baseline and as an independent
+cross-check.
 
 Metrics (per force and period)
 ------------------------------
@@ -62,7 +63,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -1253,96 +1253,5 @@ def _panel(
 
 
 # ----------------------------------------------------------------------------- pandas baseline
-def aggregate_cases_pandas(
-    path: str | os.PathLike[str],
-    freq: Frequency = "month",
-    *,
-    columns: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """Aggregate a *valid* case file with plain pandas (baseline and cross-check).
-
-    Loads the whole file into memory and performs only the conversions the aggregation needs
-    (no validation report: use :func:`aggregate_cases` for untrusted files). Produces the same
-    panel as :func:`aggregate_cases`; quantiles use :func:`numpy.quantile` per group.
-
-    Parameters
-    ----------
-    path
-        CSV or Parquet file of examinations.
-    freq
-        ``"month"``, ``"quarter"`` or ``"fy"``.
-    columns
-        Column map, header in the file -> contract column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``force``, ``period`` and :data:`CASE_METRICS`.
-    """
-    check_option("freq", freq, FREQUENCIES)
-    file = Path(os.fspath(path))
-    rename = dict(columns or {})
-    wanted = list(REQUIRED_CASE_COLUMNS)
-    if _file_kind(file, os.fspath(path)) == "parquet":
-        df = pd.read_parquet(file).rename(columns=rename)[wanted]
-    else:
-        df = pd.read_csv(file, dtype=str, keep_default_na=False).rename(columns=rename)[wanted]
-    pfreq = {"month": "M", "quarter": "Q-DEC", "fy": "Y-MAR"}[freq]
-
-    def to_date(col: pd.Series) -> pd.Series:
-        if pd.api.types.is_string_dtype(col) or col.dtype == object:
-            text = col.astype(str).str.strip()
-            return pd.to_datetime(text.where(text != ""), format=_DATE_FORMAT)
-        return pd.to_datetime(col)
-
-    received = to_date(df["received"])
-    completed = to_date(df["completed"])
-    uniq = pd.unique(df["force"].astype(str).str.strip())
-    force = df["force"].astype(str).str.strip().map({u: resolve_force(u) for u in uniq})
-    flag = df["outsourced"].astype(str).str.strip().str.lower().isin(OUTSOURCED_TRUE)
-    cost = pd.to_numeric(df["cost_gbp"].replace("", np.nan), errors="raise").astype(float)
-    done = completed.notna().to_numpy()
-    events = pd.DataFrame(
-        {
-            "force": force.astype(str),
-            "pr": received.dt.to_period(pfreq).array.asi8,
-            "pc": completed.dt.to_period(pfreq).array.asi8,  # NaT's code where pending
-            "done": done,
-            "days": (completed - received).dt.days.fillna(-1).astype("int64"),
-            "out": flag & completed.notna(),
-            "cost": cost,
-        }
-    )
-    recv = events.groupby(["force", "pr"]).size().rename("devices_received")
-    fin = events[events["done"]]
-    grouped = fin.groupby(["force", "pc"])
-    examined = grouped.size().rename("devices_examined")
-    med = grouped["days"].agg(lambda s: float(np.quantile(s.to_numpy(), 0.5)))
-    p90 = grouped["days"].agg(lambda s: float(np.quantile(s.to_numpy(), 0.9)))
-    out = fin[fin["out"]].groupby(["force", "pc"])
-    n_out = out.size()
-    spend = out["cost"].sum()
-    lo = int(events["pr"].min())
-    hi = int(max(events["pr"].max(), fin["pc"].max() if len(fin) else lo))
-    forces = sorted(events["force"].unique())
-    index = pd.MultiIndex.from_product([forces, range(lo, hi + 1)], names=["force", "p"])
-    med.index.names = p90.index.names = examined.index.names = ["force", "p"]
-    n_out.index.names = spend.index.names = ["force", "p"]
-    recv.index.names = ["force", "p"]
-    panel = pd.DataFrame(index=index)
-    panel["devices_received"] = recv.reindex(index, fill_value=0).astype("int64")
-    panel["devices_examined"] = examined.reindex(index, fill_value=0).astype("int64")
-    panel["backlog"] = (
-        (panel["devices_received"] - panel["devices_examined"]).groupby(level="force").cumsum()
-    )
-    panel["median_turnaround_days"] = med.reindex(index).astype("float64")
-    panel["p90_turnaround_days"] = p90.reindex(index).astype("float64")
-    panel["outsourced_exams"] = n_out.reindex(index, fill_value=0).astype("int64")
-    panel["outsourced_spend_gbp"] = spend.reindex(index, fill_value=0.0).astype("float64")
-    panel = panel.reset_index()
-    panel["period"] = [
-        format_period(pd.Period(ordinal=int(o), freq=pfreq)) for o in panel["p"].to_numpy()
-    ]
-    panel["force"] = panel["force"].astype(str)
-    panel["period"] = panel["period"].astype(str)
-    return panel[["force", "period", *CASE_METRICS]].reset_index(drop=True)
+# kept importable from here; defined in its own module, which imports this one
+from evaluation.cases_pandas import aggregate_cases_pandas  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 from cases_data import cases_reference_frame
 
 from evaluation import cases, machine
-from evaluation.cases import aggregate_cases
+from evaluation.cases import aggregate_cases, aggregate_cases_pandas
 from evaluation.errors import ConfigError, DataError
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "cases_panels.parquet"
@@ -41,6 +41,15 @@ def test_panel_unchanged_from_list_based_implementation(
     )
     np.testing.assert_allclose(
         got["outsourced_spend_gbp"], want["outsourced_spend_gbp"], rtol=1e-12, atol=0
+    )
+    baseline = aggregate_cases_pandas(reference_files[fmt], freq)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(
+        baseline.drop(columns="outsourced_spend_gbp"),
+        want.drop(columns="outsourced_spend_gbp"),
+        check_exact=True,
+    )
+    np.testing.assert_allclose(
+        baseline["outsourced_spend_gbp"], want["outsourced_spend_gbp"], rtol=1e-12, atol=0
     )
 
 
