@@ -80,7 +80,6 @@ __all__ = [
     "REQUIRED_CASE_COLUMNS",
     "CaseReport",
     "aggregate_cases",
-    "aggregate_cases_pandas",
 ]
 
 #: Columns of a case-level export, in contract order.
@@ -1253,5 +1252,10 @@ def _panel(
 
 
 # ----------------------------------------------------------------------------- pandas baseline
-# kept importable from here; defined in its own module, which imports this one
-from evaluation.cases_pandas import aggregate_cases_pandas  # noqa: E402
+def __getattr__(name: str) -> Any:
+    """Keep ``aggregate_cases_pandas`` importable from here (it lives in ``cases_pandas``)."""
+    if name == "aggregate_cases_pandas":
+        from evaluation.cases_pandas import aggregate_cases_pandas
+
+        return aggregate_cases_pandas
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,7 @@ from cases_data import cases_reference_frame
 from evaluation import cases, machine
 from evaluation.cases import aggregate_cases, aggregate_cases_pandas
 from evaluation.errors import ConfigError, DataError
+from evaluation.schema import resolve_force
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "cases_panels.parquet"
 
@@ -164,3 +165,22 @@ def test_spill_dir_is_used_and_cleaned(tmp_path: Path) -> None:
     assert list(spill.iterdir()) == []  # the temporary subfolder is removed
     with pytest.raises(ConfigError, match="spill_dir"):
         aggregate_cases(path, spill_dir=tmp_path / "nowhere")
+
+
+@pytest.mark.peers
+def test_polars_peer_gives_the_same_panel(reference_files: dict[str, Path]) -> None:
+    """The benchmark's polars peer: same counts; its quantile formula differs in the last bit."""
+    pytest.importorskip("polars")
+    from benchmarks.cases_polars import aggregate_cases_polars
+
+    frame = cases_reference_frame(n=20_000)
+    frame["force"] = frame["force"].map(resolve_force)  # the peer maps listed names only
+    path = reference_files["csv"].with_name("canonical.csv")
+    frame.to_csv(path, index=False)
+    ours, _ = aggregate_cases(path, freq="quarter")
+    theirs = aggregate_cases_polars(path, "quarter")
+    quantiles = ["median_turnaround_days", "p90_turnaround_days"]
+    exact = [c for c in ours.columns if c not in [*quantiles, "outsourced_spend_gbp"]]
+    pd.testing.assert_frame_equal(ours[exact], theirs[exact], check_exact=True)
+    for column in [*quantiles, "outsourced_spend_gbp"]:
+        np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-12, atol=1e-9)
