@@ -174,8 +174,8 @@ def _headline(s: Summary) -> list[str]:
         f"non-cashable {_m(s.pv_benefits_noncashable)}",
         f"  NPSV                {_m(s.npsv):>12}",
         f"  BCR                 {_r(s.bcr):>12}   value for money: {s.vfm_category}",
-        f"  Cashable BCR        {_r(s.cashable_bcr):>12}   cashable ROI {_r(s.cashable_roi)}",
-        f"  BCR, cashable savings netted off costs {_r(s.bcr_cashable_netted)} (the BCR above "
+        f"  Cashable BCR        {_r(s.cashable_bcr):>12}   cashable ROI {_r(s.cashable_roi)}   "
+        f"BCR with cashable savings netted off costs {_r(s.bcr_cashable_netted)} (the BCR above "
         "counts them as benefits)",
         f"  Payback (discounted) {pay}",
         f"  With wider social values: NPSV {_m(s.npsv_with_wider)}, BCR {_r(s.bcr_with_wider)} "
