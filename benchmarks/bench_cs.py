@@ -84,7 +84,7 @@ def _best(fn: Callable[[], object], repeat: int) -> float:
 def _ours(df: pd.DataFrame) -> Callable[[], object]:
     def run() -> object:
         panel = Panel.from_frame(df, unit="unit", time="time", cohort="g", outcomes="y")
-        s = InferenceSettings(reps=REPS, weights="mammen", rng=np.random.default_rng(0))
+        s = InferenceSettings(reps=REPS, weights="rademacher", rng=np.random.default_rng(0))
         return fit_cs(panel, "y", inference="multiplier", settings=s)
 
     return run

@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module under :mod:`evaluation.commands` with two functions,
 ``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when their command
-runs, so ``pathfinder --help`` stays fast. Exit codes: 0 ok, 2 bad input, 1 internal error.
+runs, so ``pathfinder --help`` stays fast. Exit codes: 0 ok, 2 bad input (and usage errors),
+130 interrupted, 1 internal error.
 
 Packages that sit *above* the library (the report renderer, the dashboard) add their own
 subcommands through the ``pathfinder.commands`` entry-point group: the entry point's name is the
@@ -13,10 +14,13 @@ library therefore never imports them by name; layers point one way.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from evaluation import __version__
 from evaluation.errors import DataError, UserError
@@ -35,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "estimate pilot effects (difference-in-differences)",
     ),
     "appraise": ("evaluation.commands.appraise", "Green Book appraisal of costs and benefits"),
+    "design": (
+        "evaluation.commands.design",
+        "pilot design: MDE and power at the break-even effect (simulations on Dask)",
+    ),
 }
 
 #: entry-point group through which higher layers (report, dashboard) add subcommands
@@ -97,32 +105,81 @@ def _command_in(argv: Sequence[str]) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pathfinder`` console script; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    command = _command_in(argv)
-    parser = build_parser(command)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_BAD_INPUT
-    module = importlib.import_module(all_commands()[args.command][0])
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null after a broken pipe, so exiting does not raise again."""
     try:
-        return int(module.run(args))
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - stdout without a fd
+        pass
+
+
+def _os_error_message(exc: OSError) -> str:
+    """``cannot read panel.csv: Permission denied`` for a file-system error."""
+    name = Path(str(exc.filename)).name if exc.filename else None
+    reason = exc.strerror or type(exc).__name__
+    hint = ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = " (the disk is full)"
+    elif exc.errno == errno.EROFS:
+        hint = " (a read-only file system)"
+    return f"{name}: {reason}{hint}" if name else f"{reason}{hint}: {exc}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pathfinder`` console script; returns the exit code.
+
+    0 success; 2 a user mistake (bad input, bad option, a file that cannot be read or written),
+    with a message naming file, row, column and value where they exist; 130 interrupted
+    (Ctrl-C); 1 only for an internal error (with ``--debug``, its traceback).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command: str | None = None
+    debug = "--debug" in argv
+    try:
+        command = _command_in(argv)
+        parser = build_parser(command)
+        args = parser.parse_args(argv)  # usage errors: argparse's own SystemExit(2)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        module = importlib.import_module(all_commands()[args.command][0])
+        code = int(module.run(args))
+        sys.stdout.flush()
+        return code
     except DataError as exc:
-        print(f"pathfinder {args.command}: invalid input\n{exc}", file=sys.stderr)
+        print(f"pathfinder {command}: invalid input\n{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except UserError as exc:
-        print(f"pathfinder {args.command}: {exc}", file=sys.stderr)
+        print(f"pathfinder {command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("pathfinder: interrupted", file=sys.stderr)
-        return EXIT_INTERNAL
+        print("\npathfinder: interrupted; no output was changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        _quiet_stdout()
+        return EXIT_OK
+    except MemoryError:
+        print(
+            f"pathfinder {command}: out of memory; use fewer draws or replications, or a "
+            "smaller file",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # a file that cannot be read or written: permissions, disk full
+        if debug:
+            raise
+        print(f"pathfinder {command}: cannot use {_os_error_message(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:  # internal error: short message, traceback only with --debug
-        if args.debug:
+        if debug:
             raise
         print(
-            f"pathfinder {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+            f"pathfinder {command}: internal error: {type(exc).__name__}: {exc}\n"
             "(run again with --debug for the traceback; please report it)",
             file=sys.stderr,
         )

@@ -16,7 +16,7 @@ code 2 and a message, never a traceback. Anything else is an internal error (exi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +28,7 @@ __all__ = [
     "PathfinderError",
     "Problem",
     "UserError",
+    "capped_lines",
     "check_option",
 ]
 
@@ -109,10 +110,7 @@ class DataError(UserError):
         errors = [p for p in self.problems if p.severity == "error"]
         if not errors:
             return head
-        lines = [head, *(f"  - {p}" for p in errors[:200])]
-        if len(errors) > 200:
-            lines.append(f"  ... and {len(errors) - 200} more")
-        return "\n".join(lines)
+        return "\n".join([head, *capped_lines(errors, prefix="  - ")])
 
 
 class ConfigError(UserError):
@@ -125,6 +123,38 @@ class EstimationError(UserError):
 
 class AppraisalError(UserError):
     """A parameter set, cost ledger or effects table the appraisal cannot use."""
+
+
+def capped_lines(problems: Sequence[Problem], *, limit: int = 200, prefix: str = "") -> list[str]:
+    """Format problems as lines, at most about ``limit``, with an example of every rule.
+
+    Problems are grouped by rule (message and column); each rule shows its first problems,
+    ``limit`` shared between the rules but at least one each, followed by a line counting those
+    not shown. So ten thousand bad dates never hide the one unknown force.
+
+    Examples
+    --------
+    >>> ps = [Problem("not a date", row=r, column="d") for r in range(2, 502)]
+    >>> ps.append(Problem("unknown force", row=9, column="force"))
+    >>> lines = capped_lines(ps, limit=4)
+    >>> len(lines), lines[-1]
+    (4, "row 9, column 'force': unknown force")
+    >>> lines[2]
+    "  ... and 498 more 'not a date' in column 'd'"
+    """
+    groups: dict[tuple[str, str | None], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.message, p.column), []).append(p)
+    if len(problems) <= limit:
+        return [f"{prefix}{p}" for p in problems]
+    per_rule = max(1, limit // max(len(groups), 1))
+    lines: list[str] = []
+    for (message, column), items in groups.items():
+        lines.extend(f"{prefix}{p}" for p in items[:per_rule])
+        if len(items) > per_rule:
+            where = f" in column {column!r}" if column else ""
+            lines.append(f"  ... and {len(items) - per_rule} more {message!r}{where}")
+    return lines
 
 
 def check_option(name: str, value: object, allowed: Iterable[object]) -> None:

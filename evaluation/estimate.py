@@ -24,7 +24,7 @@ from evaluation.results import DidResult
 
 __all__ = ["CONTROLS", "INFERENCE_NAMES", "METHODS", "Method", "estimate", "estimator"]
 
-Method = Literal["cs", "twfe", "did2x2", "event_study", "imputation", "sdid"]
+Method = Literal["cs", "twfe", "did2x2", "event_study", "sun_abraham", "imputation", "sdid"]
 
 #: method name -> (module, function, description)
 METHODS: dict[str, tuple[str, str, str]] = {
@@ -35,6 +35,11 @@ METHODS: dict[str, tuple[str, str, str]] = {
         "evaluation.estimators.event_study",
         "fit_event_study",
         "dynamic TWFE event study",
+    ),
+    "sun_abraham": (
+        "evaluation.estimators.sun_abraham",
+        "fit_sun_abraham",
+        "Sun-Abraham interaction-weighted event study",
     ),
     "imputation": (
         "evaluation.estimators.imputation",
@@ -131,6 +136,7 @@ def estimate(
             covariates=covariates,
             source=source,
         )
+    panel.check_finite([y, *covariates])  # the one non-finite check of every estimator
     chosen = inference or recommended_inference(panel, method)
     settings = InferenceSettings(reps=reps, level=level, weights=weights, rng=generator)  # type: ignore[arg-type]
     fit = estimator(method)

@@ -13,13 +13,13 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from evaluation.errors import ConfigError, DataError, Problem, check_option
+from evaluation.errors import ConfigError, DataError, Problem, UserError, check_option
 from evaluation.periods import Frequency
 from evaluation.readers import DEFAULT_MAX_BYTES, RawTable, read_table
 from evaluation.schema import (
@@ -46,6 +46,7 @@ __all__ = [
     "bundled_data_dir",
     "check_table",
     "detect_kind",
+    "load_all",
     "load_ledger",
     "load_panel",
     "load_register",
@@ -269,3 +270,48 @@ def load_ledger(
     )
     checked.report.raise_if_errors()
     return checked.frame
+
+
+def load_all(steps: Sequence[tuple[str, Callable[[], object]]]) -> list[object]:
+    """Run several loaders and report the problems of every file at once.
+
+    Parameters
+    ----------
+    steps
+        ``(file name, loader)`` pairs; each loader takes no argument.
+
+    Returns
+    -------
+    list
+        What each loader returned, in order, when none failed.
+
+    Raises
+    ------
+    DataError
+        When any loader raised a user error: one error listing the problems of every file
+        (a file that could not be read at all appears with its own message).
+
+    Examples
+    --------
+    >>> load_all([("a", lambda: 1), ("b", lambda: 2)])
+    [1, 2]
+    """
+    results: list[object] = []
+    problems: list[Problem] = []
+    failed: list[str] = []
+    for name, loader in steps:
+        try:
+            results.append(loader())
+        except DataError as exc:
+            failed.append(name)
+            errors = [p for p in exc.problems if p.severity == "error"]
+            problems.extend(errors or [Problem(str(exc), file=name)])
+        except UserError as exc:
+            failed.append(name)
+            problems.append(Problem(str(exc), file=name))
+    if failed:
+        raise DataError(
+            f"{len(failed)} of {len(steps)} input files cannot be used ({', '.join(failed)})",
+            problems,
+        )
+    return results

@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import DataError, EstimationError, Problem
-from evaluation.periods import detect_frequency, format_period, parse_period
+from evaluation.periods import (
+    column_frequency,
+    detect_frequency,
+    format_period,
+    label_frequencies,
+    parse_period,
+)
 
 __all__ = ["NEVER", "Panel", "attach_cohorts", "require_columns"]
 
@@ -95,7 +101,7 @@ def _code_time(values: pd.Series, column: str, source: str) -> tuple[np.ndarray,
         return v.astype(np.int64), None
     labels = values.astype(str)
     uniq = pd.unique(labels)
-    freqs = {u: detect_frequency(u) for u in uniq}
+    options = {u: label_frequencies(u) for u in uniq}
     problems = [
         Problem(
             "not a period label",
@@ -105,14 +111,15 @@ def _code_time(values: pd.Series, column: str, source: str) -> tuple[np.ndarray,
             value=str(u),
             expected="2022-04 (month), 2022-Q2 (quarter) or 2022-23 (financial year)",
         )
-        for u, f in freqs.items()
-        if f is None
+        for u, f in options.items()
+        if not f
     ]
-    kinds = {f for f in freqs.values() if f is not None}
-    if len(kinds) > 1:
+    freq = column_frequency([u for u, f in options.items() if f])
+    other = sorted({f[0] for f in options.values() if f and freq not in f})
+    if other:
         problems.append(
             Problem(
-                f"periods of mixed frequency: {sorted(kinds)}",
+                f"periods of mixed frequency: {sorted({freq or '', *other})}",
                 file=source,
                 column=column,
                 expected="one frequency per panel",
@@ -120,8 +127,8 @@ def _code_time(values: pd.Series, column: str, source: str) -> tuple[np.ndarray,
         )
     if problems:
         raise DataError(f"column {column!r} does not hold valid periods", problems)
-    ordinal = {u: parse_period(u).ordinal for u in uniq}
-    return labels.map(ordinal).to_numpy(dtype=np.int64), kinds.pop() if kinds else None
+    ordinal = {u: parse_period(u, freq).ordinal for u in uniq}
+    return labels.map(ordinal).to_numpy(dtype=np.int64), freq
 
 
 @dataclass(frozen=True)
@@ -218,6 +225,14 @@ class Panel:
                 "a number (drop or fill the row explicitly before estimating)",
                 with_value=False,
             )
+            infinite = np.flatnonzero(np.isinf(values))
+            problems += _row_problems(
+                "not a finite number (infinite values cannot be estimated; never dropped)",
+                col,
+                infinite,
+                source,
+                "a finite number",
+            )
         if problems:
             raise DataError(f"{source}: outcome or covariate columns are not usable", problems)
 
@@ -286,6 +301,38 @@ class Panel:
         )
         panel._check_design(require_pre_period)
         return panel
+
+    def check_finite(self, columns: Sequence[str] | None = None) -> None:
+        """Raise :class:`DataError` if an outcome or covariate holds a non-finite value.
+
+        The one check every estimator relies on: ``inf`` or ``NaN`` in the rows used is an
+        error naming the rows, never a cell dropped (or an all-``NaN`` result).
+        """
+        names = list(dict.fromkeys(columns or (*self.outcomes, *self.covariates)))
+        problems: list[Problem] = []
+        for c in names:
+            if c not in self.data.columns:
+                continue
+            v = self.data[c].to_numpy(dtype=float)
+            bad = np.flatnonzero(~np.isfinite(v))
+            rows = self.data["_row"].to_numpy() if "_row" in self.data.columns else None
+            for r in bad[:20]:
+                problems.append(
+                    Problem(
+                        "not a finite number (missing or infinite values cannot be estimated)",
+                        file=self.source,
+                        row=int(rows[r]) if rows is not None else None,
+                        column=str(c),
+                        value=str(v[r]),
+                        expected="a finite number",
+                    )
+                )
+            if len(bad) > 20:
+                problems.append(
+                    Problem(f"{len(bad) - 20} more non-finite values", file=self.source, column=c)
+                )
+        if problems:
+            raise DataError(f"{self.source}: outcome or covariate values are not finite", problems)
 
     def _check_design(self, require_pre_period: bool) -> None:
         g = self.unit_cohorts
@@ -468,10 +515,7 @@ def _code_cohorts(values: pd.Series, column: str, freq: str | None, source: str)
                 if freq is None:
                     code = float(label)
                 else:
-                    p = parse_period(label)
-                    if detect_frequency(label) != freq:
-                        raise ValueError(label)
-                    code = float(p.ordinal)
+                    code = float(parse_period(label, freq).ordinal)  # type: ignore[arg-type]
                 out[mask] = code
             except ValueError:
                 problems.append(
@@ -487,6 +531,13 @@ def _code_cohorts(values: pd.Series, column: str, freq: str | None, source: str)
     if problems:
         raise DataError(f"{source}: invalid cohorts in {column!r}", problems)
     return out
+
+
+def _force_key(name: str) -> str:
+    """Canonical force name when ``name`` is one (or an alias), else the text itself."""
+    from evaluation.schema import resolve_force
+
+    return resolve_force(name) or name.strip()
 
 
 def attach_cohorts(
@@ -511,21 +562,68 @@ def attach_cohorts(
     >>> attach_cohorts(panel, reg)["cohort"].tolist()
     ['2022-04', '2022-04', '0', '0']
     """
+    require_columns(panel, [force, period], "panel")
+    require_columns(register, [force, go_live], "register")
     labels = panel[period].astype(str)
-    freq = detect_frequency(labels.iloc[0]) if len(labels) else None
+    freq = column_frequency(pd.unique(labels))
     if freq is None:
         raise DataError(f"column {period!r} does not hold period labels")
+    present = {_force_key(f) for f in pd.unique(panel[force].astype(str))}
+    absent = [
+        (i, str(f))
+        for i, f in enumerate(register[force].tolist())
+        if _force_key(str(f)) not in present
+    ]
+    if absent:
+        index = list(register.index)
+        raise DataError(
+            f"{len(absent)} pilot force(s) of the register have no rows in the panel: "
+            + ", ".join(f for _, f in absent)
+            + "; refusing to estimate on the remaining pilots",
+            [
+                Problem(
+                    f"pilot force {f!r} has no rows in the panel",
+                    file="register",
+                    row=int(index[i]) + 2 if isinstance(index[i], int | np.integer) else None,
+                    column=force,
+                    value=f,
+                    expected="a force present in the panel",
+                )
+                for i, f in absent
+            ],
+        )
     mapping: dict[str, str] = {}
-    for f, g in zip(register[force], register[go_live], strict=True):
+    pandas_freq = {"month": "M", "quarter": "Q-DEC", "fy": "Y-MAR"}[freq]
+    bad: list[Problem] = []
+    for i, (f, g) in enumerate(zip(register[force], register[go_live], strict=True)):
         text = str(g).strip()
-        if detect_frequency(text) is not None:
-            mapping[str(f)] = format_period(parse_period(text, freq))
-        else:
-            mapping[str(f)] = format_period(
-                pd.Timestamp(text).to_period(
-                    {"month": "M", "quarter": "Q-DEC", "fy": "Y-MAR"}[freq]
+        try:
+            if freq in label_frequencies(text):
+                mapping[_force_key(str(f))] = format_period(parse_period(text, freq))
+                continue
+            start = (
+                parse_period(text).start_time
+                if detect_frequency(text) is not None
+                else pd.Timestamp(text)
+            )
+            if pd.isna(start):
+                raise ValueError(text)
+            mapping[_force_key(str(f))] = format_period(start.to_period(pandas_freq))
+        except (ValueError, TypeError, OverflowError):
+            bad.append(
+                Problem(
+                    "not a go-live date or period",
+                    file="register",
+                    row=i + 2,
+                    column=go_live,
+                    value=text,
+                    expected="a date YYYY-MM-DD or a period label",
                 )
             )
+    if bad:
+        raise DataError("register: go-live dates that cannot be read", bad)
     result = panel.copy()
-    result[out] = panel[force].astype(str).map(mapping).fillna("0").astype(str)
+    keys = panel[force].astype(str)
+    by_text = {t: _force_key(t) for t in pd.unique(keys)}
+    result[out] = keys.map(by_text).map(mapping).fillna("0").astype(str)
     return result

@@ -15,6 +15,7 @@ Periods are held as :class:`pandas.Period` (frequencies ``M``, ``Q-DEC`` and ``Y
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Literal
 
@@ -24,9 +25,11 @@ __all__ = [
     "EXPECTED",
     "FREQUENCIES",
     "Frequency",
+    "column_frequency",
     "detect_frequency",
     "format_period",
     "frequency_of",
+    "label_frequencies",
     "parse_period",
     "period_of_date",
     "period_range",
@@ -73,6 +76,62 @@ def detect_frequency(label: object) -> Frequency | None:
     return None
 
 
+def label_frequencies(label: object) -> tuple[Frequency, ...]:
+    """Return every frequency a label could be read as (two for ``2010-11``, else one or none).
+
+    ``YYYY-NN`` is both a month and a financial year when ``NN`` is 01-12 and the last two
+    digits of the following year: ``2000-01`` to ``2011-12`` (and ``1900-01`` to ``1911-12``).
+
+    Examples
+    --------
+    >>> label_frequencies("2010-11"), label_frequencies("2022-04"), label_frequencies("x")
+    (('month', 'fy'), ('month',), ())
+    """
+    if not isinstance(label, str):
+        return ()
+    text = label.strip()
+    found: list[Frequency] = []
+    m = _PATTERNS["month"].match(text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        found.append("month")
+    m = _PATTERNS["fy"].match(text)
+    if m and (int(m.group(1)) + 1) % 100 == int(m.group(2)):
+        found.append("fy")
+    if _PATTERNS["quarter"].match(text):
+        found.append("quarter")
+    return tuple(found)
+
+
+def column_frequency(
+    labels: Iterable[object], frequency: Frequency | None = None
+) -> Frequency | None:
+    """Decide the frequency of a whole column of period labels.
+
+    The rule of the data contract: an explicit ``frequency`` wins. Otherwise each frequency
+    scores the labels it can read; the frequency that reads the most labels is the column's.
+    A label such as ``2010-11`` (November 2010, or the financial year 2010-11) counts for both,
+    so a monthly column with any month-only label (``2010-01``, ``2010-04`` ...) is monthly.
+    When months and financial years tie (every label could be either), the column is read as
+    financial years; pass the frequency explicitly (``--freq month``) for such a short monthly
+    panel. Returns ``None`` when no label is a period.
+
+    Examples
+    --------
+    >>> column_frequency(["2009-10", "2009-11", "2009-12", "2010-01"])
+    'month'
+    >>> column_frequency(["2009-10", "2010-11"]), column_frequency(["2009-10"], "month")
+    ('fy', 'month')
+    """
+    if frequency is not None:
+        return frequency
+    counts: dict[Frequency, int] = {f: 0 for f in FREQUENCIES}
+    for label in labels:
+        for f in label_frequencies(label):
+            counts[f] += 1
+    best = max(FREQUENCIES, key=lambda f: (counts[f], f == "fy"))
+    return best if counts[best] else None
+
+
 def parse_period(label: object, freq: Frequency | None = None) -> pd.Period:
     """Parse a period label to a :class:`pandas.Period`.
 
@@ -96,6 +155,8 @@ def parse_period(label: object, freq: Frequency | None = None) -> pd.Period:
     '2022-Q2'
     """
     found = detect_frequency(label)
+    if freq is not None and found is not None and freq in label_frequencies(label):
+        found = freq  # an ambiguous label (2010-11) read at the column's frequency
     if found is None or (freq is not None and found != freq):
         want = EXPECTED if freq is None else f"a {freq} period"
         raise ValueError(f"{label!r} is not {want}")

@@ -12,9 +12,10 @@ reader refuses, with a :class:`~evaluation.errors.DataError` naming the file:
 * corrupt Parquet files and Parquet files that would decompress past the limit.
 
 Formula cells (Excel formulas, and text starting with ``=``, ``+``, ``-`` or ``@`` that a
-spreadsheet would run as a formula, e.g. ``=cmd|' /C calc'!A0``) are never evaluated: each is
-reported in :attr:`RawTable.problems` with its row and column, and the loaders raise them.
-``-5`` and ``+5`` are numbers, not formulas.
+spreadsheet would run as a formula, e.g. ``=cmd|' /C calc'!A0`` or ``-2+3+cmd|' /C calc'!A0``)
+are never evaluated: each is reported in :attr:`RawTable.problems` with its row and column, and
+the loaders raise them. ``-5`` and ``+5`` (plain numbers) are not formulas; the rule is
+:func:`evaluation.safety.starts_like_formula`, the one the output neutraliser uses.
 
 Row numbers are those a spreadsheet user sees: the header is row 1 and the first data row is
 row 2. Parquet files have no visible rows; their row number is also the 0-based record index
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -40,12 +42,14 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "FORMULA_PATTERN",
     "MAX_COMPRESSION_RATIO",
+    "MAX_XLSX_UNCOMPRESSED",
     "SUPPORTED_EXTENSIONS",
     "FileFormat",
     "RawTable",
     "cell_text",
     "is_formula",
     "read_table",
+    "read_text_file",
 ]
 
 FileFormat = Literal["csv", "xlsx", "parquet"]
@@ -59,6 +63,9 @@ SUPPORTED_EXTENSIONS: Mapping[str, FileFormat] = {
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 #: Largest compression ratio of one member of an .xlsx (zip) archive larger than 1 MB.
 MAX_COMPRESSION_RATIO = 100.0
+#: A workbook may expand to at most this many bytes (512 MB): XML cells take several times
+#: their size in memory once parsed, so a larger sheet belongs in CSV or Parquet.
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
 #: An uncompressed workbook or Parquet file may be at most this many times ``max_bytes``.
 _UNCOMPRESSED_FACTOR = 10
 _RATIO_MIN_BYTES = 1024 * 1024
@@ -115,12 +122,16 @@ def is_formula(text: str) -> bool:
 
     Examples
     --------
-    >>> is_formula("=cmd|' /C calc'!A0"), is_formula("@SUM(A1)"), is_formula("-2+3")
-    (True, True, False)
+    >>> is_formula("=cmd|' /C calc'!A0"), is_formula("@SUM(A1)"), is_formula("-2+3+cmd|x")
+    (True, True, True)
     >>> is_formula("-5"), is_formula("+.5"), is_formula("-x"), is_formula("Kent")
     (False, False, True, False)
     """
-    return bool(FORMULA_PATTERN.match(text))
+    if FORMULA_PATTERN.match(text):
+        return True
+    from evaluation.safety import starts_like_formula  # the one rule shared with the outputs
+
+    return starts_like_formula(text.lstrip("\t\r"))
 
 
 def read_table(
@@ -167,7 +178,9 @@ def read_table(
     if not p.exists():
         raise _fail(source, f"file not found: {p}")
     if not p.is_file():
-        raise _fail(source, "not a file")
+        raise _fail(source, "not a file (a folder?)", expected="a .csv, .xlsx or .parquet file")
+    if not os.access(p, os.R_OK):
+        raise _fail(source, "the file cannot be read (permission denied)")
     size = p.stat().st_size
     if size == 0:
         raise _fail(source, "the file is empty (0 bytes)", expected="a header row and data rows")
@@ -214,6 +227,73 @@ def read_table(
     )
 
 
+def read_text_file(path: str | Path, what: str, *, max_bytes: int = 10 * 1024 * 1024) -> str:
+    """Read a small UTF-8 text file (a parameter file, an effects table), refusing bad ones.
+
+    Refused with a :class:`~evaluation.errors.DataError` naming the file (and, for bad bytes,
+    the line): a missing file, a folder, a file that cannot be read (permissions), one over
+    ``max_bytes``, binary content (NUL bytes), UTF-16 text and text that is not UTF-8. A UTF-8
+    byte-order mark is accepted and removed.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What the file is, for messages (``"parameter file"``).
+    max_bytes
+        Largest size accepted (default 10 MB).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "p.toml"
+    >>> _ = p.write_bytes("name = 'caf\u00e9'".encode("latin-1"))
+    >>> try:
+    ...     read_text_file(p, "parameter file")
+    ... except DataError as exc:
+    ...     print(exc.problems[0])
+    p.toml, row 1: not UTF-8 text (byte 12); save it as UTF-8 (got 'byte 0xe9'; expected UTF-8 text)
+    """
+    p = Path(path)
+    source = p.name
+    if not p.exists():
+        raise _fail(source, f"{what} not found: {p}")
+    if not p.is_file():
+        raise _fail(source, f"the {what} is not a file (a folder?)")
+    if not os.access(p, os.R_OK):
+        raise _fail(source, f"the {what} cannot be read (permission denied)")
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise _fail(
+            source,
+            f"the {what} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit",
+        )
+    with p.open("rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail(source, f"the {what} is UTF-16 text; save it as UTF-8", expected="UTF-8 text")
+    if b"\x00" in data:
+        raise _fail(source, f"the {what} is a binary file (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"cannot read {source}: the {what} is not UTF-8 text (line {line}, byte "
+            f"{exc.start + 1}); save it as UTF-8",
+            [
+                Problem(
+                    f"not UTF-8 text (byte {exc.start + 1}); save it as UTF-8",
+                    file=source,
+                    row=line,
+                    value=f"byte 0x{data[exc.start]:02x}",
+                    expected="UTF-8 text",
+                )
+            ],
+        ) from None
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -245,8 +325,36 @@ def _check_text_file(p: Path, source: str) -> None:
                 )
 
 
+def _check_delimiter(p: Path, source: str) -> None:
+    """Refuse semicolon- or tab-separated files (with the fix) before they are misread."""
+    with p.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+        if first.count(sep) >= 1 and first.count(sep) > first.count(","):
+            hint = (
+                " (a semicolon file usually has decimal commas too: 1,5 for 1.5)"
+                if sep == ";"
+                else ""
+            )
+            raise DataError(
+                f"cannot read {source}: its columns are separated by {name}, not commas{hint}; "
+                "save it as 'CSV UTF-8 (Comma delimited)', with decimal points",
+                [
+                    Problem(
+                        f"the header row is separated by {name}, not commas{hint}",
+                        file=source,
+                        row=1,
+                        value=first[:80],
+                        expected="comma-separated columns (CSV UTF-8, Comma delimited)",
+                    )
+                ],
+            )
+
+
 def _read_csv(p: Path, source: str) -> tuple[pd.DataFrame, int]:
     _check_text_file(p, source)
+    _check_delimiter(p, source)
     try:
         data = pd.read_csv(
             p,
@@ -272,12 +380,17 @@ def _read_csv(p: Path, source: str) -> tuple[pd.DataFrame, int]:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
         if m:
             line = int(m.group(2))
+            title = (
+                "; is row 1 a title above the header? Delete any rows above the header"
+                if int(m.group(1)) == 1 and int(m.group(3)) > 1
+                else ""
+            )
             raise DataError(
                 f"cannot read {source}: row {line} has {m.group(3)} fields, the header "
-                f"has {m.group(1)}",
+                f"has {m.group(1)}{title}",
                 [
                     Problem(
-                        f"row has {m.group(3)} fields, the header has {m.group(1)}",
+                        f"row has {m.group(3)} fields, the header has {m.group(1)}{title}",
                         file=source,
                         row=line,
                         value=m.group(3),
@@ -321,6 +434,18 @@ def _frame_from_rows(
     if width == 0:
         raise _fail(source, "the file has no header row", expected="a header row of column names")
     problems = []
+    named = [h for h in header if h]
+    if len(named) == 1 and width > 2 and header[0]:
+        problems.append(
+            Problem(
+                f"row 1 has one filled cell ({header[0]!r}) and {width - 1} blank ones: is it a "
+                "title above the header? Delete any rows above the header row",
+                file=source,
+                row=1,
+                value=header[0],
+                expected="the header row (column names) as row 1",
+            )
+        )
     for j, h in enumerate(header):
         if h == "":
             problems.append(
@@ -384,6 +509,8 @@ def cell_text(value: object) -> str:
     if isinstance(value, pd.Timestamp | _dt.datetime):
         if pd.isna(value):
             return ""
+        if value.tzinfo is not None:  # an instant: shown as UK local time, never machine time
+            value = pd.Timestamp(value).tz_convert("Europe/London").tz_localize(None)
         if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
             return value.strftime("%Y-%m-%d")
         return value.isoformat(sep=" ")
@@ -500,12 +627,13 @@ def _check_zip(p: Path, source: str, max_bytes: int) -> None:
             expected="an .xlsx workbook",
         )
     total = sum(i.file_size for i in infos)
-    limit = _UNCOMPRESSED_FACTOR * max_bytes
+    limit = min(_UNCOMPRESSED_FACTOR * max_bytes, MAX_XLSX_UNCOMPRESSED)
     if total > limit:
         raise _fail(
             source,
             f"the workbook would expand to {total / 1e6:.0f} MB, over the limit of "
-            f"{limit / 1e6:.0f} MB (a zip bomb?); not opened",
+            f"{limit / 1e6:.0f} MB (a zip bomb? a sheet this large belongs in CSV or Parquet); "
+            "not opened",
         )
     for info in infos:
         if info.file_size > _RATIO_MIN_BYTES:
@@ -549,7 +677,7 @@ def _read_parquet(p: Path, source: str, max_bytes: int) -> tuple[pd.DataFrame, i
             f"the Parquet file is corrupt or not Parquet ({type(exc).__name__}: {exc})",
             expected="a Parquet file",
         ) from exc
-    keep = [n for n in table.column_names if not str(n).startswith("__index_level_")]
+    keep = [i for i, n in enumerate(table.column_names) if not str(n).startswith("__index_level_")]
     table = table.select(keep)
     bad_types = [
         f.name

@@ -204,6 +204,11 @@ _ALIASES: dict[str, str] = {
     "wilts": "Wiltshire",
     # Wales
     "dyfed powys": "Dyfed-Powys",
+    # Welsh names (the leading "Heddlu", police, is dropped before lookup)
+    "gogledd cymru": "North Wales",
+    "de cymru": "South Wales",
+    "heddlu gogledd cymru": "North Wales",
+    "heddlu de cymru": "South Wales",
     "dpp": "Dyfed-Powys",
     "swp": "South Wales",
     "nwp": "North Wales",
@@ -214,8 +219,8 @@ def normalise_force_name(name: str) -> str:
     """Return the matching key of a force name.
 
     Lower case, accents and punctuation removed, ``&`` read as ``and``, a leading ``the`` and
-    trailing ``Police``, ``Constabulary``, ``Police Service`` or ``Police Force`` dropped, runs
-    of spaces collapsed.
+    trailing ``Police``, ``Constabulary``, ``Police Service`` or ``Police Force`` dropped (and
+    the Welsh leading ``Heddlu``), runs of spaces collapsed.
 
     Examples
     --------
@@ -223,6 +228,8 @@ def normalise_force_name(name: str) -> str:
     'avon and somerset'
     >>> normalise_force_name("Dyfed-Powys Police")
     'dyfed powys'
+    >>> normalise_force_name("Heddlu Gogledd Cymru")
+    'gogledd cymru'
     """
     text = unicodedata.normalize("NFKD", str(name))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
@@ -230,6 +237,8 @@ def normalise_force_name(name: str) -> str:
     text = re.sub(r"[^a-z0-9]+", " ", text).strip()
     if text.startswith("the "):
         text = text[4:]
+    if text.startswith("heddlu "):  # Welsh: "Heddlu Gwent" is Gwent Police
+        text = text[len("heddlu ") :].strip()
     changed = True
     while changed:
         changed = False
@@ -594,11 +603,14 @@ def load_metrics(path: str | Path | None = None) -> Mapping[str, Metric]:
     """
     if path is None:
         return _load_default_metrics()
+    from evaluation.errors import DataError
+    from evaluation.readers import read_text_file
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read metrics file {p.name}: {exc}") from exc
+        text = read_text_file(p, "metrics file")
+    except DataError as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from exc
     return _parse_metrics(text, p.name)
 
 

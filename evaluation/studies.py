@@ -3,11 +3,13 @@
 Each replication draws a fresh panel from :func:`evaluation.synth.simulate` with known potential
 outcomes, estimates the pilots' effect and records whether the interval covers the truth: the
 average of ``Y(1) - Y(0)`` over the treated force-periods, which is the estimand of the simple
-aggregated Callaway-Sant'Anna ATT and of TWFE under homogeneous effects.
+aggregated Callaway-Sant'Anna ATT and of TWFE under homogeneous effects. Replications run as
+tasks on Dask (:func:`evaluation.pilot_design.run_tasks`), each with its own spawned seed.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +18,7 @@ import pandas as pd
 
 from evaluation.errors import ConfigError
 from evaluation.estimate import estimate
+from evaluation.pilot_design.runner import DaskSettings, run_tasks
 from evaluation.synth import SynthArrays, SynthConfig, simulate
 
 __all__ = ["CoverageResult", "arrays_to_frame", "coverage_study", "study_config"]
@@ -49,11 +52,17 @@ class CoverageResult:
     rmse: float
     mean_width: float
     table: pd.DataFrame
+    weights: str = "rademacher"
+
+    @property
+    def _weights_note(self) -> str:
+        return f" ({self.weights} weights)" if self.inference in ("multiplier", "wild") else ""
 
     def summary(self) -> str:
         """One line for reports."""
         return (
-            f"{self.method}/{self.inference} on {self.metric} ({self.n_treated} treated forces): "
+            f"{self.method}/{self.inference}{self._weights_note} on {self.metric} "
+            f"({self.n_treated} treated forces): "
             f"{self.level:.0%} intervals covered the truth in {self.coverage:.1%} of "
             f"{self.n_reps} replications (MC s.e. {self.mc_se:.1%}); bias {self.bias:.3g}, "
             f"mean width {self.mean_width:.3g}"
@@ -94,6 +103,45 @@ def arrays_to_frame(arrays: SynthArrays, metric: str) -> tuple[pd.DataFrame, flo
     return frame, truth
 
 
+def _study_key(*parts: object) -> str:
+    """Short hash of a study's parameters (names its checkpoint files)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _coverage_replication(
+    task: tuple[SynthConfig, str, str, str | None, int, float, str], rng: np.random.Generator
+) -> tuple[dict[str, Any], str, int]:
+    """One replication: draw a panel, estimate, and record the interval against the truth."""
+    config, metric, method, inference, boot_reps, level, weights = task
+    options: dict[str, Any] = {"bacon": False} if method == "twfe" else {}
+    sim_rng, est_rng = rng.spawn(2)
+    arrays = simulate(config, sim_rng)
+    frame, truth = arrays_to_frame(arrays, metric)
+    res = estimate(
+        frame,
+        "y",
+        unit="force",
+        time="t",
+        cohort="cohort",
+        method=method,
+        inference=inference,
+        reps=boot_reps,
+        level=level,
+        weights=weights,
+        rng=est_rng,
+        **options,
+    )
+    o = res.overall
+    row = {
+        "truth": truth,
+        "estimate": o.estimate,
+        "ci_low": o.ci_low,
+        "ci_high": o.ci_high,
+        "covered": bool(o.ci_low <= truth <= o.ci_high),
+    }
+    return row, o.inference, res.n_treated_units
+
+
 def coverage_study(
     config: SynthConfig,
     *,
@@ -103,9 +151,12 @@ def coverage_study(
     reps: int = 500,
     boot_reps: int = 499,
     level: float = 0.95,
-    rng: np.random.Generator,
+    weights: str = "rademacher",
+    rng: np.random.Generator | int,
+    settings: DaskSettings | None = None,
+    client: Any = None,
 ) -> CoverageResult:
-    """Run ``reps`` replications and report interval coverage of the true simple ATT.
+    """Run ``reps`` replications on Dask and report interval coverage of the true simple ATT.
 
     Parameters
     ----------
@@ -119,45 +170,36 @@ def coverage_study(
         Number of simulated panels.
     boot_reps
         Bootstrap draws or permutations inside each replication.
+    weights
+        Bootstrap weights of the multiplier and wild bootstraps (``"rademacher"``, the default
+        everywhere, ``"mammen"``, ``"webb"`` or ``"normal"``).
     rng
-        Source of randomness (each replication gets its own spawned stream).
+        Source of randomness: a generator or an integer seed. Replication ``i`` draws from
+        child ``i`` of its seed sequence (``rng.spawn(reps)``), so the results do not depend on
+        the number of workers.
+    settings, client
+        Where to run (:class:`evaluation.pilot_design.DaskSettings`; default a local Dask
+        cluster with one worker per core), or an open Dask client.
     """
     if reps < 2:
         raise ConfigError(f"reps must be at least 2; got {reps}")
-    rows = []
-    chosen = inference or ""
-    options: dict[str, Any] = {"bacon": False} if method == "twfe" else {}
-    n_treated = 0
-    for child in rng.spawn(reps):
-        sim_rng, est_rng = child.spawn(2)
-        arrays = simulate(config, sim_rng)
-        frame, truth = arrays_to_frame(arrays, metric)
-        res = estimate(
-            frame,
-            "y",
-            unit="force",
-            time="t",
-            cohort="cohort",
-            method=method,
-            inference=inference,
-            reps=boot_reps,
-            level=level,
-            rng=est_rng,
-            **options,
-        )
-        o = res.overall
-        chosen = o.inference
-        n_treated = res.n_treated_units
-        rows.append(
-            {
-                "truth": truth,
-                "estimate": o.estimate,
-                "ci_low": o.ci_low,
-                "ci_high": o.ci_high,
-                "covered": bool(o.ci_low <= truth <= o.ci_high),
-            }
-        )
-    table = pd.DataFrame(rows)
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    seq = generator.bit_generator.seed_seq
+    if not isinstance(seq, np.random.SeedSequence):  # pragma: no cover - exotic bit generator
+        raise ConfigError("rng must be seeded from a numpy.random.SeedSequence")
+    task = (config, metric, method, inference, boot_reps, level, weights)
+    out = run_tasks(
+        _coverage_replication,
+        [task] * reps,
+        seed=seq,
+        settings=settings,
+        key="coverage-" + _study_key(config.to_dict(), *task[1:]),
+        label=f"coverage {metric} {method}/{inference or 'recommended'}",
+        client=client,
+    )
+    table = pd.DataFrame([row for row, _, _ in out])
+    chosen = out[-1][1]
+    n_treated = out[-1][2]
     cov = float(table["covered"].mean())
     err = table["estimate"] - table["truth"]
     return CoverageResult(
@@ -173,4 +215,5 @@ def coverage_study(
         rmse=float(np.sqrt((err**2).mean())),
         mean_width=float((table["ci_high"] - table["ci_low"]).mean()),
         table=table,
+        weights=weights,
     )

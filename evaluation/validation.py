@@ -33,16 +33,18 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import DataError, Problem, check_option
+from evaluation.errors import DataError, Problem, capped_lines, check_option
 from evaluation.periods import (
     EXPECTED as PERIOD_EXPECTED,
 )
 from evaluation.periods import (
     FREQUENCIES,
     Frequency,
+    column_frequency,
     detect_frequency,
     format_period,
     frequency_of,
+    label_frequencies,
     parse_period,
     period_of_date,
 )
@@ -183,10 +185,10 @@ class ValidationReport:
         lines = [
             f"{head} -- {status}: {c['error']} errors, {c['warning']} warnings, {c['info']} notes"
         ]
-        for p in self.problems[:max_lines]:
-            lines.append(f"  {p.severity.upper():<8}{p}")
-        if len(self.problems) > max_lines:
-            lines.append(f"  ... and {len(self.problems) - max_lines} more")
+        for severity in ("error", "warning", "info"):
+            these = [p for p in self.problems if p.severity == severity]
+            tag = f"  {severity.upper():<8}"
+            lines.extend(capped_lines(these, limit=max_lines, prefix=tag))
         if self.transformations:
             lines.append("  transformations applied:")
             lines.extend(f"    - {t}" for t in self.transformations)
@@ -426,7 +428,9 @@ def _parse_numbers(
             continue
         text = raw_values[i]
         hint = "a number"
-        if re.fullmatch(r"[+-]?[\d,]+(\.\d*)?", text.strip()):
+        if re.fullmatch(r"[+-]?\d+,(\d{1,2}|\d{4,})", text.strip()):
+            hint = "a number with a decimal point (1.5, not 1,5)"
+        elif re.fullmatch(r"[+-]?[\d,]+(\.\d*)?", text.strip()):
             hint = "a number without thousands separators"
         elif text.strip().startswith(("£", "$", "€")):
             hint = "a number without a currency sign"
@@ -463,6 +467,34 @@ def _parse_numbers(
                     expected="a value >= 0 (or pass allow_negative for this column)",
                 )
     return values
+
+
+#: A value this many times (the column's median absolute value + 1) is implausible (warned).
+EXTREME_FACTOR = 1000.0
+#: A ledger line above this amount is implausible for one force's digital team (warned).
+EXTREME_AMOUNT_GBP = 1e9
+
+
+def _extreme_values(
+    values: np.ndarray, column: str, raw: Sequence[str], col: _Collector, *, limit: float = 0.0
+) -> None:
+    """Warn about implausibly large values (a 1e15 typed for 15): reported, never changed."""
+    finite = np.isfinite(values)
+    if not finite.any():
+        return
+    typical = float(np.median(np.abs(values[finite])))
+    threshold = limit or EXTREME_FACTOR * (typical + 1.0)
+    for i in np.flatnonzero(finite & (np.abs(np.nan_to_num(values)) > threshold)):
+        col.add(
+            f"implausibly large value: more than {threshold:,.0f}"
+            + ("" if limit else f" ({EXTREME_FACTOR:,.0f} x the column's typical size)")
+            + "; check it (a slip of the keyboard or of units?)",
+            row=int(i) + 2,
+            column=column,
+            value=raw[int(i)],
+            expected=f"a value of the order of {typical:,.6g}" if not limit else None,
+            severity="warning",
+        )
 
 
 def _parse_date(text: str) -> pd.Timestamp | None:
@@ -599,6 +631,8 @@ def prepare_panel(
             nonnegative=bool(spec and spec.nonnegative),
             allow_negative=name in allow_neg,
         )
+    for name in metric_cols:
+        _extreme_values(out[name].to_numpy(dtype=float), name, frame[name].tolist(), col)
     unused = allow_neg - set(metric_cols)
     for name in sorted(unused):
         col.add(
@@ -618,8 +652,7 @@ def _panel_periods(
 ) -> tuple[list[str | None], Frequency | None]:
     values = frame[PERIOD].tolist()
     labels: list[str | None] = [None] * len(values)
-    freqs: list[Frequency | None] = [None] * len(values)
-    renamed: dict[tuple[str, str], list[int]] = defaultdict(list)
+    options: list[tuple[Frequency, ...]] = [()] * len(values)
     for i, raw in enumerate(values):
         row = i + 2
         if blank[i] or (row, PERIOD) in col.skip:
@@ -628,45 +661,61 @@ def _panel_periods(
         if not text:
             col.add("period is blank", row=row, column=PERIOD, expected=PERIOD_EXPECTED)
             continue
-        f = detect_frequency(text)
-        if f is None:
+        found = label_frequencies(text)
+        if not found:
             col.add(
                 "not a period label", row=row, column=PERIOD, value=raw, expected=_period_hint(text)
             )
             continue
-        label = format_period(parse_period(text))
-        if label != raw:
-            renamed[(raw, label)].append(row)
-        labels[i] = label
-        freqs[i] = f
-    for (old, new), rows in renamed.items():
-        col.transformed(
-            f"period {old!r} read as {new!r} (rows {_rows_text(rows)})", column=PERIOD, row=rows[0]
-        )
-    found: list[Frequency] = [f for f in freqs if f is not None]
-    if not found:
+        options[i] = found
+    readable = [v.strip() for v, o in zip(values, options, strict=True) if o]
+    if not readable:
         return labels, frequency
-    if frequency is None:
-        counts = {f: found.count(f) for f in FREQUENCIES if f in found}
-        majority: Frequency = max(counts, key=lambda f: counts[f])
-        frequency = majority
-        if len(counts) > 1:
-            summary = ", ".join(f"{n} {f}" for f, n in counts.items())
+    given = frequency
+    frequency = column_frequency(readable, frequency)
+    assert frequency is not None  # at least one readable label
+    counts = {f: sum(1 for o in options if o and o[0] == f) for f in FREQUENCIES}
+    counts = {f: n for f, n in counts.items() if n}
+    others = [i for i, o in enumerate(options) if o and frequency not in o]
+    if given is None and others:
+        summary = ", ".join(f"{n} {f}" for f, n in counts.items())
+        col.add(
+            f"periods of mixed frequency ({summary}); one frequency per file",
+            column=PERIOD,
+            expected=f"{frequency} periods throughout",
+        )
+    ambiguous = [i + 2 for i, o in enumerate(options) if len(o) > 1]
+    if ambiguous and given is None:
+        other = "month" if frequency == "fy" else "fy"
+        col.add(
+            f"{len(ambiguous)} labels such as {values[ambiguous[0] - 2].strip()!r} could be a "
+            f"month or a financial year; read as {frequency} periods, the frequency that "
+            f"reads the whole column (give the frequency, e.g. --freq {other}, to change it)",
+            column=PERIOD,
+            row=ambiguous[0],
+            severity="info",
+        )
+    renamed: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, o in enumerate(options):
+        if not o:
+            continue
+        if frequency not in o:
             col.add(
-                f"periods of mixed frequency ({summary}); one frequency per file",
-                column=PERIOD,
-                expected=f"{frequency} periods throughout",
-            )
-    for i, f in enumerate(freqs):
-        if f is not None and f != frequency:
-            col.add(
-                f"a {f} period in a {frequency} panel (one frequency per file)",
+                f"a {o[0]} period in a {frequency} panel (one frequency per file)",
                 row=i + 2,
                 column=PERIOD,
                 value=values[i],
                 expected=f"a {frequency} period",
             )
-            labels[i] = None
+            continue
+        label = format_period(parse_period(values[i].strip(), frequency))
+        if label != values[i]:
+            renamed[(values[i], label)].append(i + 2)
+        labels[i] = label
+    for (old, new), rows in renamed.items():
+        col.transformed(
+            f"period {old!r} read as {new!r} (rows {_rows_text(rows)})", column=PERIOD, row=rows[0]
+        )
     return labels, frequency
 
 
@@ -706,7 +755,7 @@ def _panel_balance(out: pd.DataFrame, col: _Collector, freq: Frequency) -> None:
     valid = out[FORCE].notna() & out[PERIOD].notna()
     if not valid.any():
         return
-    periods = {p: parse_period(p) for p in out.loc[valid, PERIOD].unique()}
+    periods = {p: parse_period(p, freq) for p in out.loc[valid, PERIOD].unique()}
     lo = min(periods.values(), key=lambda v: v.ordinal)
     hi = max(periods.values(), key=lambda v: v.ordinal)
     full = [format_period(lo + k) for k in range(hi.ordinal - lo.ordinal + 1)]
@@ -1082,6 +1131,10 @@ def prepare_ledger(
             required=True,
         )
     out[AMOUNT_GBP] = amounts
+    if AMOUNT_GBP not in missing:
+        _extreme_values(
+            amounts, AMOUNT_GBP, frame[AMOUNT_GBP].tolist(), col, limit=EXTREME_AMOUNT_GBP
+        )
     basis: list[str | None] = [None] * n
     if PRICE_BASIS not in missing:
         basis = _price_basis(frame, col, blank)
@@ -1125,7 +1178,8 @@ def validate_pilots(
     col = _Collector(source)
     panel_forces = set(panel[FORCE].dropna())
     labels = [p for p in panel[PERIOD].dropna().unique()]
-    periods = [parse_period(p) for p in labels]
+    freq = column_frequency(labels)
+    periods = [parse_period(p, freq) for p in labels] if freq is not None else []
     freqs = {frequency_of(p) for p in periods}
     first = min(periods, key=lambda v: v.ordinal) if len(freqs) == 1 else None
     last = max(periods, key=lambda v: v.ordinal) if len(freqs) == 1 else None
@@ -1144,14 +1198,16 @@ def validate_pilots(
         if first is None or last is None or pd.isna(go):
             continue
         per = period_of_date(go, frequency_of(first))
-        if per.ordinal < first.ordinal:
+        if per.ordinal <= first.ordinal:
+            where = "in" if per.ordinal == first.ordinal else "before"
             col.add(
-                f"go-live {pd.Timestamp(go).date()} ({format_period(per)}) is before the panel's "
-                f"first period {format_period(first)}: no pre-pilot data",
+                f"go-live {pd.Timestamp(go).date()} ({format_period(per)}) is {where} the "
+                f"panel's first period {format_period(first)}: no pre-pilot data (a "
+                "difference-in-differences needs at least one period before go-live)",
                 row=row,
                 column=GO_LIVE,
                 value=str(pd.Timestamp(go).date()),
-                expected=f"a date from {format_period(first)} to {format_period(last)}",
+                expected=f"a date from {format_period(first + 1)} to {format_period(last)}",
             )
         elif per.ordinal > last.ordinal:
             col.add(
@@ -1163,4 +1219,15 @@ def validate_pilots(
                 expected=f"a date from {format_period(first)} to {format_period(last)}",
                 severity="warning",
             )
+    present = [f for f in register[FORCE].dropna() if f in panel_forces]
+    if len(present) == 1:
+        col.add(
+            f"only one pilot force ({present[0]}): the effect's standard error cannot be "
+            "estimated across pilots, so `pathfinder run` cannot appraise it; `pathfinder "
+            "estimate --inference` with a method for one treated unit may still work",
+            column=FORCE,
+            value=str(present[0]),
+            expected="two or more pilot forces",
+            severity="warning",
+        )
     return col.report("pilots", len(register), register.shape[1])

@@ -251,6 +251,11 @@ def test_cli_json_has_the_contract_keys(capsys):
     assert "cumulative_pv_net_gbp" in first
     assert out["npsv"] == pytest.approx(out["pv_benefits"] - out["pv_costs"], abs=1e-6)
     assert out["rollout"]["n_forces"] == 43
+    gf = out["go_forward"]
+    assert {"monte_carlo", "switching_values", "scenarios"} <= set(gf)
+    assert gf["monte_carlo"]["draws"] == 10_000
+    assert out["monte_carlo"]["effect_distribution"] == "normal"
+    assert "normal approximation" in out["monte_carlo"]["effect_distribution_note"]
 
 
 def test_cli_text_report(capsys):

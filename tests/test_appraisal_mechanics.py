@@ -35,6 +35,7 @@ def _params(period: int = 4, **sections: object):
             }
         },
         "uncertainty": {"cost_scale": {"value": 1.0, "source": "test"}},
+        "real_growth": {"wages": {"value": 0.0, "source": "test"}},
         "benefits": [
             {"name": "officer_hours_released", "enabled": False},
             {"name": "cce_referrals_social_value", "enabled": False},
@@ -131,8 +132,8 @@ def test_deflator_is_rebased_to_a_user_series_and_price_base():
 
 
 def test_unit_values_are_uprated_from_their_own_price_base():
-    # officer hour 36.51 in 2014-15 prices (index 76.57) to 2024-25 (104.00)
-    p = load_params()
+    # officer hour 36.51 in 2014-15 prices (index 76.57) to 2024-25 (104.00), share valued 1
+    p = load_params().updated("unit_values.hour_release_share", 1.0)
     effects = pd.DataFrame(
         {
             "metric": ["outsourced_exams", "officer_hours_digital"],
@@ -198,7 +199,7 @@ def test_equipment_refresh_and_straight_line_residual_value():
     # 400,000 equipment in 2022-23 (life 4), 6-year period, outturn to 2022-23:
     # refresh in 2026-27 at 400,000 x 1.10 (lower bound) = 440,000; at the end of 2027-28 it
     # has used 2 of 4 years: residual 440,000 x 2/4 = 220,000 as a negative cost in 2027-28.
-    p = _params(period=6)
+    p = _params(period=6, assets=_LIFE4)
     ledger = _ledger([("Durham", "2022-23", "equipment", "capital", 400_000.0, "real 2024-25")])
     a = appraise(ledger, _effects(), p, rollout=False, uncertainty=False)
     cl = a.cost_lines
@@ -256,7 +257,9 @@ def test_switching_values_bring_npsv_to_zero():
     # unit price* = 300,000 / (200 x sum DF) = 394.566868...
     u = sw.loc["unit_value:outsourced_exam", "switching_value"]
     assert u == pytest.approx(300_000 / (200 * sum(1.035**-t for t in range(4))), rel=1e-12)
-    assert sw.loc["cost_scale", "switching_value"] == pytest.approx(380_163.698 / 300_000, rel=1e-8)
+    # the only cost is outturn: the cost-scale range never scales it, so no switching value
+    assert math.isnan(sw.loc["cost_scale", "switching_value"])
+    assert "no projected costs" in sw.loc["cost_scale", "note"]
     for name, row in sw.iterrows():
         if not math.isnan(row["switching_value"]):
             assert abs(row["npsv_at_switch"]) < PENNY, name
@@ -333,7 +336,7 @@ def test_ramp_up_decay_and_cashable_split():
         {"name": "officer_hours_released", "enabled": True},
         {"name": "cce_referrals_social_value", "enabled": False},
     ]
-    p = _params(benefits=benefits)
+    p = _params(benefits=benefits).updated("unit_values.hour_release_share", 1.0)
     effects = pd.DataFrame(
         {
             "metric": ["outsourced_exams", "officer_hours_digital"],
@@ -385,3 +388,149 @@ def test_discount_base_year_later_than_the_first_year_compounds_the_past():
     assert a.pv_costs == pytest.approx(103_500.00, abs=PENNY)
     hand = 100_000 * (1.035 + 1 + 1.035**-1 + 1.035**-2)
     assert a.pv_benefits == pytest.approx(hand, abs=PENNY)
+
+
+# -- asset chains: refresh from the latest purchase, residual value belongs to the asset -----
+
+_LIFE4 = {"life_years": {"equipment": {"value": 4, "source": "test"}}}
+
+
+def test_projected_refresh_continues_from_the_latest_actual_purchase():
+    """Durham buys kit in 2022-23 (400,000) and refreshes it in 2025-26 (300,000, actual);
+    Cumbria buys kit in 2023-24 (200,000) and has not refreshed it. Life 4, outturn to 2025-26,
+    period to 2031-32, equipment optimism bias 10% (lower bound) on projections.
+
+    Durham's chain continues from 2025-26 only: one projected refresh in 2029-30 at its observed
+    refresh cost 300,000 (330,000 with the uplift), never from the replaced 2022-23 kit (which
+    would add refreshes in 2026-27 and 2030-31 and a second residual value). Cumbria's chain is
+    refreshed in 2027-28 and 2031-32, priced at its set-up cost times the observed refresh
+    ratio 300,000 / 400,000 = 0.75: 150,000 (165,000 with the uplift).
+    Residual values at the end of 2031-32: Durham's 2029-30 kit has used 3 of 4 years:
+    330,000 x 1/4 = 82,500; Cumbria's 2031-32 kit 1 of 4: 165,000 x 3/4 = 123,750.
+    """
+    p = _params(period=10, assets=_LIFE4)
+    rows = [
+        ("Durham", "2022-23", "equipment", "capital", 400_000.0, "real 2024-25"),
+        ("Durham", "2025-26", "equipment", "capital", 300_000.0, "real 2024-25"),
+        ("Cumbria", "2023-24", "equipment", "capital", 200_000.0, "real 2024-25"),
+    ]
+    rows += [
+        ("Durham", f"{y}-{y - 1999}", "staff", "recurrent", 1.0, "real 2024-25")
+        for y in range(2022, 2026)
+    ]
+    rows += [
+        ("Cumbria", f"{y}-{y - 1999}", "staff", "recurrent", 1.0, "real 2024-25")
+        for y in range(2023, 2026)
+    ]
+    a = appraise(_ledger(rows), _effects(), p, rollout=False, uncertainty=False)
+    cl = a.cost_lines
+    eq = cl[cl["category"] == "equipment"]
+    refresh = eq[eq["basis"] == "refresh"]
+    assert sorted(zip(refresh["force"], refresh["financial_year"], strict=True)) == [
+        ("Cumbria", "2027-28"),
+        ("Cumbria", "2031-32"),
+        ("Durham", "2029-30"),
+    ]
+    got = {(r.force, r.financial_year): r for r in refresh.itertuples()}
+    assert got[("Durham", "2029-30")].base_real_gbp == pytest.approx(300_000.00, abs=PENNY)
+    assert got[("Durham", "2029-30")].adjusted_gbp == pytest.approx(330_000.00, abs=PENNY)
+    assert got[("Cumbria", "2027-28")].base_real_gbp == pytest.approx(150_000.00, abs=PENNY)
+    assert got[("Cumbria", "2031-32")].adjusted_gbp == pytest.approx(165_000.00, abs=PENNY)
+    residual = eq[eq["basis"] == "residual"].set_index("force")
+    assert sorted(residual.index) == ["Cumbria", "Durham"]  # one residual per asset in service
+    assert residual.loc["Durham", "adjusted_gbp"] == pytest.approx(-82_500.00, abs=PENNY)
+    assert residual.loc["Cumbria", "adjusted_gbp"] == pytest.approx(-123_750.00, abs=PENNY)
+    assert residual.loc["Durham", "asset_year"] == "2029-30"
+    # PV of equipment by hand (discount base 2022-23)
+    d = 1.035
+    hand = (
+        400_000
+        + 200_000 * d**-1
+        + 300_000 * d**-3
+        + 165_000 * d**-5
+        + 330_000 * d**-7
+        + (165_000 - 82_500 - 123_750) * d**-9
+    )
+    assert eq["pv_gbp"].sum() == pytest.approx(hand, abs=PENNY)
+
+
+def test_go_forward_view_drops_the_residual_value_of_sunk_assets():
+    """Sunk asset, sunk residual. Ledger to 2023-24, decision year 2024-25, period to 2025-26.
+
+    Accommodation fit-out 200,000 in 2022-23 (life 20): residual 200,000 x 16/20 = 160,000 in
+    2025-26, counted ex-post but not go-forward (the fit-out's cost is sunk). Equipment 100,000
+    in 2022-23 (life 3) is refreshed in 2025-26 at 110,000 (10% uplift), a go-forward purchase
+    whose residual 110,000 x 2/3 = 73,333.33 stays in the go-forward view.
+    """
+    life = {"life_years": {"equipment": {"value": 3, "source": "test"}}}
+    p = _params(period=4, assets=life)
+    ledger = _ledger(
+        [
+            ("Durham", "2022-23", "accommodation", "capital", 200_000.0, "real 2024-25"),
+            ("Durham", "2022-23", "equipment", "capital", 100_000.0, "real 2024-25"),
+            ("Durham", "2022-23", "staff", "recurrent", 50_000.0, "real 2024-25"),
+            ("Durham", "2023-24", "staff", "recurrent", 50_000.0, "real 2024-25"),
+        ]
+    )
+    a = appraise(ledger, _effects(), p, rollout=False, uncertainty=False)
+    res = a.cost_lines[a.cost_lines["basis"] == "residual"].set_index("category")
+    assert res.loc["accommodation", "adjusted_gbp"] == pytest.approx(-160_000.00, abs=PENNY)
+    assert bool(res.loc["accommodation", "sunk"]) and not bool(res.loc["equipment", "sunk"])
+    assert res.loc["equipment", "adjusted_gbp"] == pytest.approx(-73_333.33, abs=PENNY)
+    g = a.go_forward
+    assert g is not None
+    hand_gf = 50_000 + (50_000 + 110_000 - 73_333.333333) / 1.035
+    assert g.pv_costs == pytest.approx(hand_gf, abs=PENNY)
+    hand_ex = (
+        350_000
+        + 50_000 / 1.035
+        + 50_000 * 1.035**-2
+        + (50_000 + 110_000 - 73_333.333333 - 160_000) * 1.035**-3
+    )
+    assert a.pv_costs == pytest.approx(hand_ex, abs=PENNY)
+    gf = a.go_forward_by_year.set_index("financial_year")
+    assert gf.loc["2025-26", "residual_value_gbp"] == pytest.approx(73_333.33, abs=PENNY)
+
+
+def test_rollout_set_up_cost_excludes_the_pilots_refresh_spending():
+    """Pilots Durham (1,000 officers: kit 100,000 in 2022-23, refreshed for 80,000 in 2025-26)
+    and Cumbria (500 officers: kit 60,000 in 2023-24). Set-up kit per officer =
+    (100,000 + 60,000) / 1,500 = 106.67, not (100,000 + 80,000 + 60,000) / 1,500 = 160.
+    With pure proportional scaling, one wave and no lead time, Dorset (2,000 officers; the
+    pilots continue and are not bought again) buys kit for 106.67 x 2,000 = 213,333.33 in
+    2026-27 (base, before optimism bias); its refreshes (2030-31 and 2034-35, life 4) cost that
+    times the pilots' observed refresh ratio 80,000 / 100,000 = 0.8: 170,666.67 each.
+    """
+    rollout = {
+        "cost_model": "per-officer",
+        "waves": {"value": 1, "source": "test"},
+        "lead_time_years": {"value": 0, "source": "test"},
+    }
+    p = _params(period=10, assets=_LIFE4, rollout=rollout)
+    rows = [
+        ("Durham", "2022-23", "equipment", "capital", 100_000.0, "real 2024-25"),
+        ("Durham", "2025-26", "equipment", "capital", 80_000.0, "real 2024-25"),
+        ("Cumbria", "2023-24", "equipment", "capital", 60_000.0, "real 2024-25"),
+    ]
+    rows += [
+        ("Durham", f"{y}-{y - 1999}", "staff", "recurrent", 50_000.0, "real 2024-25")
+        for y in range(2022, 2026)
+    ]
+    rows += [
+        ("Cumbria", f"{y}-{y - 1999}", "staff", "recurrent", 30_000.0, "real 2024-25")
+        for y in range(2023, 2026)
+    ]
+    drivers = pd.Series({"Durham": 1_000.0, "Cumbria": 500.0, "Dorset": 2_000.0})
+    a = appraise(_ledger(rows), _effects(), p, drivers=drivers, uncertainty=False)
+    roll = a.rollout
+    assert roll is not None
+    prof = roll.cost_profile
+    kit = prof[(prof["k"] == 1) & (prof["category"] == "equipment")]
+    assert kit["gbp_per_officers_fte"].iloc[0] == pytest.approx(160_000 / 1_500, rel=1e-12)
+    cl = roll.cost_lines
+    y1 = cl[(cl["financial_year"] == "2026-27") & (cl["category"] == "equipment")]
+    assert y1["base_real_gbp"].sum() == pytest.approx(213_333.33, abs=PENNY)
+    assert set(y1["force"]) == {"Dorset"}  # the pilots' kit is not bought again
+    dorset = cl[(cl["force"] == "Dorset") & (cl["basis"] == "refresh")]
+    assert list(dorset["financial_year"]) == ["2030-31", "2034-35"]
+    assert dorset["base_real_gbp"].to_numpy() == pytest.approx([170_666.67] * 2, abs=PENNY)

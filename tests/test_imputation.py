@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_peer
 
 from evaluation.errors import ConfigError, EstimationError
 from evaluation.estimators.imputation import (
@@ -54,7 +55,7 @@ def _staggered(seed: int = 3, n: int = 43, t: int = 12, covariate: bool = False)
 
 
 def _did2s(df: pd.DataFrame, unit: str, time: str, cohort: str, y: str, xs: str = "0"):
-    import pyfixest as pf
+    pf = require_peer("pyfixest")
 
     d = df.copy()
     g = d[cohort].to_numpy(dtype=float)
@@ -116,7 +117,7 @@ def test_matches_pyfixest_on_mpdta() -> None:
     the 2004 cohort; (2) the full data against Gardner's two stages run with pyfixest: first
     stage feols(fixef_rm="none") on untreated rows, second stage the means of the residualised
     outcome over treated rows (the did2s second stage on treatment dummies)."""
-    import pyfixest as pf
+    pf = require_peer("pyfixest")
 
     df = pd.read_csv(DATA / "mpdta.csv")
     sub = df[df["first.treat"] != 2004]
@@ -210,7 +211,7 @@ def test_exact_recovery_without_noise_and_unbalanced_panel() -> None:
 
 
 def test_pretrend_coefficients_match_dummy_regression_on_untreated() -> None:
-    import pyfixest as pf
+    pf = require_peer("pyfixest")
 
     df = _staggered(seed=7)
     p = Panel.from_frame(df, unit="force", time="period", cohort="cohort", outcomes="y")
@@ -330,6 +331,45 @@ def test_unidentified_periods_raise_estimation_error() -> None:
     p = Panel.from_frame(df, unit="u", time="t", cohort="g", outcomes="y", require_pre_period=False)
     with pytest.raises(EstimationError, match="cannot impute"):
         fit_imputation(p, "y", inference="cr3")
+
+
+def test_cr3_with_a_unit_whose_removal_disconnects_the_design_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # unit 0 is untreated only in period 2 and unit 2 only in period 1: without unit 1 nothing
+    # links them, the imputed outcome of unit 2 in period 2 is not identified, nor the jackknife
+    df = pd.DataFrame({"id": [0, 1, 1, 2, 2], "t": [2, 1, 2, 1, 2], "g": [0, 0, 0, 2, 2], "y": 1.0})
+    p = Panel.from_frame(df, unit="id", time="t", cohort="g", outcomes="y")
+    assert fit_imputation(p, "y", inference="cr1").overall.estimate == pytest.approx(0.0)
+    with pytest.raises(
+        EstimationError, match=r"CR3 jackknife is undefined: without unit\(s\) \[1\]"
+    ):
+        fit_imputation(p, "y", inference="cr3")
+    from evaluation.cli import main
+
+    path = tmp_path / "panel.csv"
+    df.to_csv(path, index=False)
+    args = [str(path), "--unit", "id", "--time", "t", "--cohort", "g", "--outcome", "y"]
+    assert main(["estimate", *args, "--method", "imputation", "--inference", "cr3"]) == 2
+    assert "inference='cr1'" in capsys.readouterr().err
+
+
+def test_disconnected_untreated_cells_in_the_full_sample_are_a_user_error() -> None:
+    # unit 0 is untreated only in period 1, when the comparison unit is not observed: nothing
+    # links unit 0's effect to periods 2-4, so its imputed outcomes are arbitrary. The solver
+    # does not always notice (here it returned an estimate); the connectivity check does.
+    df = pd.DataFrame(
+        {
+            "u": [0, 0, 0, 0, 1, 1, 1],
+            "t": [1, 2, 3, 4, 2, 3, 4],
+            "g": [2, 2, 2, 2, 0, 0, 0],
+            "y": [-0.62, 0.56, -0.46, -0.77, 0.39, 1.63, 0.86],
+        }
+    )
+    p = Panel.from_frame(df, unit="u", time="t", cohort="g", outcomes="y")
+    for inference in ("cr1", "cr3", "ri"):
+        with pytest.raises(EstimationError, match="cannot identify the unit and period effects"):
+            fit_imputation(p, "y", inference=inference)
 
 
 def test_bad_options() -> None:
@@ -609,7 +649,7 @@ def test_standard_errors_match_did_imputation(
     untreated weights iteratively (tol 1e-6) and recovers the fixed effects iteratively
     (tol 1e-6), so estimates agree to 1e-6 and standard errors to 1e-6 relative (observed:
     1e-8 and 4e-9). minn=0 keeps every horizon (its default suppresses small ones)."""
-    did_imputation = pytest.importorskip("did_imputation").did_imputation
+    did_imputation = require_peer("did_imputation").did_imputation
     import contextlib
     import io
 
@@ -664,7 +704,7 @@ def test_standard_errors_against_pyfixest_did2s_gmm() -> None:
     is tau_it minus the plain overall mean; BJS/Stata weight the group average by each unit's
     weight, so the two agree exactly only when every treated unit has the same number of
     treated cells (one wave, balanced), checked here, and differ slightly otherwise (0.3% here)."""
-    import pyfixest as pf
+    pf = require_peer("pyfixest")
 
     for one_wave in (False, True):
         df = _staggered(seed=3)

@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_peer
 
 from evaluation.errors import ConfigError, EstimationError
 from evaluation.estimators._fe import two_way_demean
+from evaluation.estimators.event_study import event_time_design, fit_event_study
 from evaluation.estimators.twfe import STAGGERED_WARNING, fit_did2x2, fit_twfe, twfe_statistic
 from evaluation.inference.base import InferenceSettings
 from evaluation.panel import Panel
@@ -58,7 +60,7 @@ def _staggered(
 
 @pytest.mark.peers
 def test_twfe_matches_pyfixest_mpdta():
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df, panel = _mpdta()
     res = fit_twfe(panel, "lemp", inference="cr1")
     fit = pf.feols("lemp ~ D | countyreal + year", data=df, vcov={"CRV1": "countyreal"})
@@ -73,7 +75,7 @@ def test_twfe_matches_pyfixest_mpdta():
 @pytest.mark.peers
 @pytest.mark.parametrize("drop", [0, 25])
 def test_twfe_matches_pyfixest_generated(drop):
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df, panel = _staggered(drop=drop)
     res = fit_twfe(panel, "y", covariates=["x"], inference="cr1")
     fit = pf.feols("y ~ D + x | u + t", data=df, vcov={"CRV1": "u"})
@@ -84,6 +86,19 @@ def test_twfe_matches_pyfixest_generated(drop):
         assert any("Goodman-Bacon" in w for w in res.warnings)
 
 
+def _panelols(panel: Panel, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """linearmodels PanelOLS with unit and time effects, clustered by unit: (params, SEs)."""
+    from linearmodels.panel import PanelOLS
+
+    index = pd.MultiIndex.from_arrays(
+        [panel.unit_index, panel.data["time"].to_numpy()], names=["unit", "time"]
+    )
+    exog = pd.DataFrame(X, index=index, columns=[f"x{j}" for j in range(X.shape[1])])
+    model = PanelOLS(pd.Series(y, index=index), exog, entity_effects=True, time_effects=True)
+    res = model.fit(cov_type="clustered", cluster_entity=True)
+    return res.params.to_numpy(), res.std_errors.to_numpy()
+
+
 def test_linearmodels_clustered_se_documented_factor():
     df, panel = _mpdta()
     res = fit_twfe(panel, "lemp", inference="cr1", bacon=False)
@@ -91,9 +106,28 @@ def test_linearmodels_clustered_se_documented_factor():
     # ours: CR0 * G/(G-1) * (n-1)/(n-k), k = 1 (D) + (T-1) + 1; linearmodels' default clustered
     # covariance: CR0 * n / (n - k_all), k_all = 1 + G + (T-1) (all effects counted, no G/(G-1))
     cr0 = res.overall.se**2 / (g / (g - 1) * (n - 1) / (n - (1 + t)))
-    lm = res.info["linearmodels"]
-    assert lm["coef"] == pytest.approx(res.overall.estimate, abs=1e-10)
-    assert lm["se_clustered"] ** 2 == pytest.approx(cr0 * n / (n - (1 + g + t - 1)), rel=1e-8)
+    coef, se = _panelols(panel, panel.data["lemp"].to_numpy(), panel.treated[:, None])
+    assert coef[0] == pytest.approx(res.overall.estimate, abs=1e-10)
+    assert se[0] ** 2 == pytest.approx(cr0 * n / (n - (1 + g + t - 1)), rel=1e-8)
+
+
+@pytest.mark.parametrize("drop", [0, 40])
+@pytest.mark.parametrize("covariates", [(), ("x",)])
+def test_twfe_and_event_study_equal_panelols(drop, covariates):
+    """The fast within transformation against linearmodels PanelOLS (1e-8)."""
+    _df, panel = _staggered(drop=drop)
+    y = panel.data["y"].to_numpy()
+    cov = panel.data[list(covariates)].to_numpy().reshape(len(y), -1)
+    res = fit_twfe(panel, "y", covariates=covariates, inference="cr1", bacon=False)
+    coef, _ = _panelols(panel, y, np.column_stack([panel.treated, cov]))
+    assert res.overall.estimate == pytest.approx(coef[0], abs=1e-8)
+    dummies, times, keep = event_time_design(panel)
+    assert keep.all()
+    es = fit_event_study(panel, "y", covariates=covariates, inference="cr1")
+    coef, _ = _panelols(panel, y, np.column_stack([dummies, cov]))
+    got = es.event_study.set_index("event_time")["estimate"]
+    for j, e in enumerate(times):
+        assert got[e] == pytest.approx(coef[j], abs=1e-8), e
 
 
 def test_two_way_demean_unbalanced_equals_dummy_regression():

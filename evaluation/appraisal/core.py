@@ -19,11 +19,12 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from evaluation.appraisal._keys import implausible_parameters
 from evaluation.appraisal._years import fy_label, fy_start, fy_years
 from evaluation.appraisal.benefits import benefit_lines, check_lines_have_effects
 from evaluation.appraisal.costs import (
@@ -33,10 +34,11 @@ from evaluation.appraisal.costs import (
     last_outturn_date,
 )
 from evaluation.appraisal.effects import EffectsTable, effects_from_frame
-from evaluation.appraisal.measures import present_values, summarise
+from evaluation.appraisal.measures import summarise
+from evaluation.appraisal.nonmonetised import discounted_force_years, non_monetised_table
 from evaluation.appraisal.params import ParameterSet, load_params
 from evaluation.appraisal.results import Appraisal, Uncertainty
-from evaluation.appraisal.uncertainty import LinearView, analyse
+from evaluation.appraisal.uncertainty import LinearView, analyse, recompute_values
 from evaluation.errors import AppraisalError
 from evaluation.periods import detect_frequency, format_period, period_of_date
 from evaluation.schema import resolve_force
@@ -91,6 +93,13 @@ def pilot_frame(
         if missing:
             raise AppraisalError(
                 f"go_live: no go-live year for ledger force(s) {', '.join(missing)}"
+            )
+        uncosted = sorted(set(live) - set(ledger["force"]))
+        if uncosted:  # benefits are never counted without the costs that bought them
+            raise AppraisalError(
+                f"pilot force(s) {', '.join(uncosted)} have a go-live date but no rows in the "
+                "cost ledger: their benefits would be counted without their costs; add their "
+                "costs to the ledger or remove them from the register"
             )
     evidence = max(fy_start(outturn_end) - fy_start(g) + 1 for g in live.values())
     return PilotFrame(
@@ -240,6 +249,31 @@ def appraise(
         cost_lines, ben_lines, params, years=frame.years, base_year=frame.base_year, view="ex-post"
     )
 
+    # the ex-post view split: realised to date (outturn years) and projected (after), both
+    # discounted to the ex-post base so that they add up to it
+    realised = projected = None
+    done = tuple(y for y in frame.years if y <= frame.outturn_end)
+    ahead = tuple(y for y in frame.years if y > frame.outturn_end)
+    if done and ahead:
+        c_in = cost_lines["financial_year"].isin(done)
+        b_in = ben_lines["financial_year"].isin(done)
+        realised, _ = summarise(
+            cost_lines[c_in],
+            ben_lines[b_in],
+            params,
+            years=done,
+            base_year=frame.base_year,
+            view="ex-post, realised to date",
+        )
+        projected, _ = summarise(
+            cost_lines[~c_in],
+            ben_lines[~b_in],
+            params,
+            years=ahead,
+            base_year=frame.base_year,
+            view="ex-post, projected",
+        )
+
     go_forward = go_forward_by_year = None
     gf_years = tuple(y for y in frame.years if y >= frame.decision_year)
     if gf_years:
@@ -255,26 +289,64 @@ def appraise(
     outturn = aggregate_outturn(checked, params, basis="outturn")
     prices = (params.price_base_year, dict(params.deflator))
 
-    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float]:
+    gf_frame = replace(frame, base_year=frame.decision_year)
+
+    def view_lines(
+        p: ParameterSet, e: EffectsTable, fr: PilotFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         same = (p.price_base_year, dict(p.deflator)) == prices
-        c, b = pilot_lines(checked, e, p, frame, outturn=outturn if same else None)
-        return present_values(c, b)
+        c, b = pilot_lines(checked, e, p, fr, outturn=outturn if same else None)
+        if fr is gf_frame:  # the decision view: sunk lines (and sunk assets' residuals) out
+            c, b = c[~c["sunk"]], b[~b["sunk"]]
+        return c, b
+
+    def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float, float]:
+        return recompute_values(*view_lines(p, e, frame))
+
+    def recompute_gf(p: ParameterSet, e: EffectsTable) -> tuple[float, float, float]:
+        return recompute_values(*view_lines(p, e, gf_frame))
 
     monte_carlo = monte_carlo and uncertainty
     if rng is None and monte_carlo:
         rng = np.random.default_rng(seed)
+    gf_unc = None
     if uncertainty:
         view = LinearView.from_tables(cost_lines, ben_lines, params, frame.years)
         unc = analyse(
             view, params, eff, recompute, rng=rng if monte_carlo else None, draws=draws, seed=seed
         )
+        if gf_years:
+            gc, gb = view_lines(params, eff, gf_frame)
+            gf_view = LinearView.from_tables(gc, gb, params, gf_years)
+            gf_unc = analyse(
+                gf_view,
+                params,
+                eff,
+                recompute_gf,
+                rng=rng if monte_carlo else None,
+                draws=draws,
+                seed=seed,
+            )
     else:
         unc = Uncertainty(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), None)
 
-    roll = None
-    if rollout:
-        from evaluation.appraisal.rollout import project_rollout
+    non_monetised = None
+    if go_forward is not None and params.non_monetised:
+        gf_b = view_lines(params, eff, gf_frame)[1]
+        non_monetised = non_monetised_table(
+            eff,
+            params.non_monetised,
+            npsv=go_forward.npsv,
+            force_years=discounted_force_years(gf_b),
+        )
 
+    roll = None
+    options = None
+    if rollout:
+        from evaluation.appraisal.options import appraise_options
+        from evaluation.appraisal.rollout import RolloutModel, project_rollout
+
+        model = RolloutModel.build(checked, params, frame, cost_lines, drivers)
         roll = project_rollout(
             checked,
             eff,
@@ -286,7 +358,9 @@ def appraise(
             draws=draws,
             seed=seed,
             uncertainty=uncertainty,
+            model=model,
         )
+        options = appraise_options(model, params, eff)
 
     return Appraisal(
         summary=summary,
@@ -302,9 +376,17 @@ def appraise(
         uncertainty=unc,
         rollout=roll,
         assumptions=params.assumptions(),
-        notes=_notes(params, frame, eff, dropped, checked),
+        notes=(
+            *_notes(params, frame, eff, dropped, checked, inferred=go_live is None),
+            *implausible_parameters(params),
+        ),
         params_name=params.name,
         params_version=params.version,
+        go_forward_uncertainty=gf_unc,
+        options=options,
+        realised_to_date=realised,
+        projected=projected,
+        non_monetised=non_monetised,
     )
 
 
@@ -344,6 +426,8 @@ def _notes(
     effects: EffectsTable,
     dropped: list[str],
     ledger: pd.DataFrame,
+    *,
+    inferred: bool = False,
 ) -> tuple[str, ...]:
     notes = [
         f"Real prices of {params.price_base_year} (GDP deflator, vintage: "
@@ -357,6 +441,12 @@ def _notes(
         "The value-for-money category is a label, not a pass/fail; non-monetised impacts "
         "(victims' experience, case quality, faster charging) could shift it.",
     ]
+    if inferred:
+        notes.append(
+            "No pilot register was given: each force's go-live is taken as its first financial "
+            "year with a recurrent cost (a whole year live). Give the register for go-live "
+            "dates (pro rata first-year benefits)."
+        )
     wider = [b.name for b in params.enabled_benefits if b.wider]
     if wider:
         notes.append(

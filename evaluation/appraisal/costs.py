@@ -6,6 +6,7 @@ force x financial year x category x kind, and then:
 
 * recurrent costs after the last outturn year are projected at each force's last-year real level
   (``basis = "forecast"``), while the team is funded (to the end of the appraisal period);
+  staff costs grow with real wages (``real_growth.wages``) from the last outturn year;
 * capital in the refresh categories is bought again every asset life (``basis = "refresh"``) in
   years after the outturn;
 * optimism bias uplifts forecast and refresh costs (see :mod:`.optimism`);
@@ -18,7 +19,7 @@ Every intermediate stays in the table: ``nominal_gbp``, ``deflator_factor``, ``b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 
 import numpy as np
@@ -36,14 +37,20 @@ from evaluation.schema import COST_CATEGORIES, COST_KINDS, resolve_force
 __all__ = [
     "COST_LINE_COLUMNS",
     "REFRESH_CATEGORIES",
+    "WAGE_CATEGORIES",
     "aggregate_outturn",
     "build_cost_lines",
     "check_ledger",
     "last_outturn_date",
+    "observed_refresh_ratios",
 ]
 
-#: Capital categories bought again at the end of their asset life.
+#: Capital categories bought again at the end of their asset life (default of
+#: ``assets.refresh_categories``).
 REFRESH_CATEGORIES: tuple[str, ...] = ("equipment", "licences")
+
+#: Cost categories whose projected recurrent cost grows with real wages (``real_growth.wages``).
+WAGE_CATEGORIES: tuple[str, ...] = ("staff",)
 
 COST_LINE_COLUMNS: tuple[str, ...] = (
     "force",
@@ -62,6 +69,7 @@ COST_LINE_COLUMNS: tuple[str, ...] = (
     "discount_factor",
     "pv_gbp",
     "sunk",
+    "asset_year",
 )
 _REQUIRED = ("force", "category", "kind", "amount_gbp", "price_basis")
 
@@ -297,6 +305,7 @@ def build_cost_lines(
     ob_stage: str,
     ledger_basis: str = "outturn",
     outturn: pd.DataFrame | None = None,
+    refresh_ratio: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Turn a checked ledger into appraisal cost lines (see the module docstring).
 
@@ -323,6 +332,10 @@ def build_cost_lines(
     outturn
         The ledger already aggregated by :func:`aggregate_outturn` with the same parameters'
         deflator and price base year (saves time in repeated appraisals).
+    refresh_ratio
+        Observed refresh cost as a share of the purchase it replaced, by category, for asset
+        chains without an actual refresh (default: :func:`observed_refresh_ratios` of this
+        ledger; the national rollout passes the pilots' ratios).
     """
     first, last = years[0], years[-1]
     s_last, s_out = fy_start(last), fy_start(outturn_end)
@@ -339,7 +352,9 @@ def build_cost_lines(
         outturn = aggregate_outturn(ledger, params, basis=ledger_basis)
     parts = [outturn]
 
-    # recurrent projection at each force's last-outturn-year real level
+    # recurrent projection at each force's last-outturn-year real level (staff costs growing
+    # with real wages)
+    wage = params.wage_growth_rate
     if s_out < s_last:
         last_rec = outturn[
             (outturn["financial_year"] == outturn_end) & (outturn["kind"] == "recurrent")
@@ -355,7 +370,7 @@ def build_cost_lines(
                 "kind": "recurrent",
                 "price_basis": f"real {pb}",
                 "nominal_gbp": np.nan,
-                "base_real_gbp": v,
+                "base_real_gbp": v * (1.0 + (wage if c in WAGE_CATEGORIES else 0.0)) ** (y - s_out),
                 "deflator_factor": 1.0,
                 "basis": "forecast",
             }
@@ -365,27 +380,30 @@ def build_cost_lines(
         if rows:
             parts.append(pd.DataFrame(rows))
 
-    # capital refresh after the outturn
+    # capital refresh after the outturn: each asset chain (force x refresh category) continues
+    # from its latest purchase, actual refreshes included, priced at the observed refresh cost
     capital = outturn[outturn["kind"] == "capital"]
+    cats = params.refresh_categories
+    observed = (
+        observed_refresh_ratios(outturn, cats) if refresh_ratio is None else dict(refresh_ratio)
+    )
+    ratios = {**params.renewal_share, **observed}
     if params.refresh:
         rows = []
-        for rec in capital.itertuples(index=False):
-            category, year = str(rec.category), str(rec.financial_year)
-            if category not in REFRESH_CATEGORIES:
-                continue
+        for (force, category), price, latest in _asset_chains(capital, ratios, cats):
             life = params.asset_life[category]
-            y = fy_start(year) + life
+            y = fy_start(latest) + life
             while y <= s_last:
                 if y > s_out:
                     rows.append(
                         {
-                            "force": rec.force,
+                            "force": force,
                             "financial_year": fy_label(y),
-                            "category": rec.category,
+                            "category": category,
                             "kind": "capital",
                             "price_basis": f"real {pb}",
                             "nominal_gbp": np.nan,
-                            "base_real_gbp": rec.base_real_gbp,
+                            "base_real_gbp": price,
                             "deflator_factor": 1.0,
                             "basis": "refresh",
                         }
@@ -395,13 +413,17 @@ def build_cost_lines(
             parts.append(pd.DataFrame(rows))
 
     lines = pd.concat(parts, ignore_index=True)
+    lines["asset_year"] = lines["financial_year"]
     lines = apply_optimism_bias(
         lines, ob_rates(params, ob_stage), apply_to_outturn=params.ob_apply_to_outturn
     )
 
-    # straight-line residual value of capital whose life runs past the end of the period
+    # straight-line residual value of the capital in service at the end of the period: an asset
+    # of a refresh category replaced by a later purchase (actual or projected) leaves none
     if params.raw.get("assets", {}).get("residual_value", "straight-line") == "straight-line":
         cap = lines[lines["kind"] == "capital"]
+        in_service = _in_service(cap, cats)
+        cap = cap[in_service]
         lives = cap["category"].map(lambda c: params.asset_life[c]).to_numpy(dtype=float)
         used = s_last - cap["financial_year"].map(fy_start).to_numpy(dtype=float) + 1
         share = np.clip((lives - used) / lives, 0.0, None)
@@ -424,10 +446,95 @@ def build_cost_lines(
     lines["t"] = t
     lines["discount_factor"] = discount_factors(t, params.discount_bands)
     lines["pv_gbp"] = lines["adjusted_gbp"] * lines["discount_factor"]
-    lines["sunk"] = lines["financial_year"] < decision_year
+    # residual value belongs to the asset: a sunk asset's residual is sunk too
+    lines["sunk"] = lines["asset_year"] < decision_year
     order = {"outturn": 0, "forecast": 1, "refresh": 2, "residual": 3}
     lines = lines.assign(_o=lines["basis"].map(order)).sort_values(
         ["financial_year", "force", "_o", "category", "kind"], kind="stable"
     )
     lines = lines.drop(columns="_o").reset_index(drop=True)
     return lines[list(COST_LINE_COLUMNS)]
+
+
+def _purchases(
+    capital: pd.DataFrame, categories: Sequence[str]
+) -> Iterator[tuple[tuple[str, str], list[str], np.ndarray]]:
+    """Yield ((force, category), purchase years, real spend) for refresh-category capital."""
+    cap = capital[capital["category"].isin(list(categories))]
+    if cap.empty:
+        return
+    spend = cap.groupby(["force", "category", "financial_year"], sort=True)["base_real_gbp"].sum()
+    spend = spend[spend > 0]
+    current: tuple[str, str] | None = None
+    years: list[str] = []
+    values: list[float] = []
+    index: list[tuple[object, object, object]] = list(spend.index)
+    for (force, category, year), value in zip(index, spend.to_numpy(dtype=float), strict=True):
+        key = (str(force), str(category))
+        if key != current:
+            if current is not None:
+                yield current, years, np.asarray(values, dtype=float)
+            current, years, values = key, [], []
+        years.append(str(year))
+        values.append(float(value))
+    if current is not None:
+        yield current, years, np.asarray(values, dtype=float)
+
+
+def observed_refresh_ratios(
+    outturn: pd.DataFrame, categories: Sequence[str] = REFRESH_CATEGORIES
+) -> dict[str, float]:
+    """Return the ledger's observed refresh cost as a share of the purchase it replaced.
+
+    In a refresh category (equipment, licences) a force's capital purchases in successive
+    financial years form one asset chain: the first is the set-up, each later one an actual
+    refresh replacing the one before. The ratio pools every actual refresh of the category over
+    the purchases they replaced (sum over sum, so large forces weigh by their spend). Categories
+    without an actual refresh in the ledger get no entry (a projected refresh then costs the
+    latest purchase times ``assets.renewal_share`` of the category, 1 if not given).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = pd.DataFrame({"force": ["A", "A", "B"], "financial_year": ["2022-23", "2025-26",
+    ...     "2023-24"], "category": "equipment", "kind": "capital",
+    ...     "base_real_gbp": [400.0, 300.0, 200.0]})
+    >>> observed_refresh_ratios(out)
+    {'equipment': 0.75}
+    """
+    capital = outturn[outturn["kind"] == "capital"]
+    num: dict[str, float] = {}
+    den: dict[str, float] = {}
+    for (_, category), _years, values in _purchases(capital, categories):
+        if len(values) >= 2:
+            num[category] = num.get(category, 0.0) + float(values[1:].sum())
+            den[category] = den.get(category, 0.0) + float(values[:-1].sum())
+    return {c: num[c] / den[c] for c in sorted(num) if den[c] > 0}
+
+
+def _asset_chains(
+    capital: pd.DataFrame, ratios: Mapping[str, float], categories: Sequence[str]
+) -> Iterator[tuple[tuple[str, str], float, str]]:
+    """Yield ((force, category), price of the next refresh, year of the latest purchase).
+
+    The next refresh replaces the latest purchase. Its price is that purchase when it was
+    itself an actual refresh (the observed refresh cost), else the set-up cost times the
+    category's observed refresh ratio (else its renewal share; 1 when neither is known).
+    """
+    for key, years, values in _purchases(capital, categories):
+        latest_year, latest = years[-1], float(values[-1])
+        price = latest if len(values) >= 2 else latest * ratios.get(key[1], 1.0)
+        yield key, price, latest_year
+
+
+def _in_service(capital_lines: pd.DataFrame, categories: Sequence[str]) -> np.ndarray:
+    """Flag capital lines still in service at the end of the period.
+
+    In a refresh category only the latest purchase of each force's asset chain is in service
+    (earlier ones were replaced); capital of other categories (fit-out, accreditation,
+    training) is never replaced, so every purchase stays in service until its life ends.
+    """
+    refresh = capital_lines["category"].isin(list(categories)).to_numpy()
+    latest = capital_lines.groupby(["force", "category"])["financial_year"].transform("max")
+    is_latest = (capital_lines["financial_year"] == latest).to_numpy()
+    return ~refresh | is_latest

@@ -2,9 +2,10 @@
 
 One row per metric: ``metric``, ``estimate``, ``se`` (standard error), ``unit`` and optional
 ``per`` (only ``force-year``: the average effect per pilot force per year). An optional
-``draws`` column names a CSV file (relative to the effects file) holding bootstrap draws, one
-column per metric and one row per draw; the Monte Carlo then resamples whole rows, keeping the
-estimates' correlation. Lines starting with ``#`` are comments.
+``draws`` column names a CSV file of bootstrap draws (a plain file name in the effects table's
+own folder, nothing else), one column per metric and one row per draw; the Monte Carlo then
+resamples whole rows, keeping the estimates' correlation. Lines starting with ``#`` are
+comments.
 
 Examples
 --------
@@ -17,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ import pandas as pd
 
 from evaluation.errors import AppraisalError, DataError, Problem
 
-__all__ = ["EffectsTable", "effects_from_frame", "load_effects"]
+__all__ = ["MAX_DRAWS_BYTES", "EffectsTable", "effects_from_frame", "load_effects"]
 
 #: A metric name: lower-case letters, digits and underscores. Metrics are configuration: any
 #: name is accepted here; the benefit lines of the parameter set say which ones are used.
@@ -195,26 +197,58 @@ def effects_from_frame(
     return EffectsTable(table, None if draws is None else draws.astype(float), source)
 
 
-def load_effects(path: str | Path) -> EffectsTable:
-    """Read and validate an effects CSV (``#`` lines are comments)."""
-    p = Path(path)
+#: Largest bootstrap-draws file accepted beside an effects table.
+MAX_DRAWS_BYTES = 50 * 1024 * 1024
+
+
+def _read_csv_text(p: Path, what: str, max_bytes: int) -> pd.DataFrame:
+    from evaluation.readers import read_text_file
+
     try:
-        frame = pd.read_csv(p, comment="#", skip_blank_lines=True)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise AppraisalError(f"cannot read effects table {p.name}: {exc}") from exc
+        text = read_text_file(p, what, max_bytes=max_bytes)
+    except DataError as exc:
+        raise AppraisalError(str(exc).splitlines()[0]) from exc
+    try:
+        return pd.read_csv(io.StringIO(text), comment="#", skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise AppraisalError(f"cannot read {what} {p.name}: {exc}") from exc
+
+
+def _draws_path(table: Path, name: str) -> Path:
+    """Return the draws file an effects table names: a plain file name beside the table only."""
+    plain = Path(name).name == name and name not in (".", "..") and "\\" not in name
+    if not plain:
+        raise AppraisalError(
+            f"{table.name}: column 'draws' must name a file in the same folder as the effects "
+            f"table (a plain file name such as draws.csv); got {name!r}"
+        )
+    if Path(name).suffix.lower() != ".csv":
+        raise AppraisalError(f"{table.name}: the draws file must be a .csv file; got {name!r}")
+    dpath = table.parent / name
+    if dpath.is_symlink() or not dpath.is_file():
+        raise AppraisalError(
+            f"{table.name}: the draws file {name!r} is not a regular file beside the effects table"
+        )
+    return dpath
+
+
+def load_effects(path: str | Path) -> EffectsTable:
+    """Read and validate an effects CSV (UTF-8; ``#`` lines are comments).
+
+    An optional ``draws`` column names a CSV of bootstrap draws: only a plain file name in the
+    effects table's own folder (no path, no link), of at most :data:`MAX_DRAWS_BYTES`, is read.
+    """
+    p = Path(path)
+    frame = _read_csv_text(p, "effects table", 10 * 1024 * 1024)
     draws = None
     if "draws" in frame.columns:
-        files = sorted({str(f) for f in frame["draws"].dropna() if str(f).strip()})
+        files = sorted({str(f).strip() for f in frame["draws"].dropna() if str(f).strip()})
         if len(files) > 1:
             raise AppraisalError(
                 f"{p.name}: column 'draws' must name one file for all metrics, got {files}"
             )
         if files:
-            dpath = p.parent / files[0]
-            try:
-                draws = pd.read_csv(dpath, comment="#")
-            except (OSError, pd.errors.ParserError) as exc:
-                raise AppraisalError(f"cannot read bootstrap draws {dpath.name}: {exc}") from exc
+            draws = _read_csv_text(_draws_path(p, files[0]), "bootstrap draws", MAX_DRAWS_BYTES)
         frame = frame.drop(columns="draws")
     return effects_from_frame(frame, draws=draws, source=p.name)
 

@@ -27,10 +27,43 @@ from evaluation.appraisal.measures import vfm_category
 from evaluation.appraisal.params import Parameter, ParameterSet
 from evaluation.appraisal.results import MonteCarloSummary, Uncertainty
 
-__all__ = ["LinearView", "Recompute", "analyse", "monte_carlo"]
+__all__ = [
+    "LinearView",
+    "Recompute",
+    "analyse",
+    "effect_distribution",
+    "fixed_costs",
+    "monte_carlo",
+    "recompute_values",
+]
 
-#: Full re-appraisal: (params, effects) -> (PV costs, PV core benefits).
-Recompute = Callable[[ParameterSet, EffectsTable], tuple[float, float]]
+#: Full re-appraisal: (params, effects) -> (PV costs, PV core benefits, PV of fixed costs),
+#: where fixed costs are those the cost-scale range never scales (outturn and sunk lines).
+Recompute = Callable[[ParameterSet, EffectsTable], tuple[float, float, float]]
+
+
+def fixed_costs(cost_lines: pd.DataFrame) -> np.ndarray:
+    """Flag cost lines the cost-scale range must not scale: outturn and sunk lines.
+
+    The cost scale stands for residual risk in *projected* costs; spend already incurred
+    (outturn) and lines sunk at the decision point (including the residual value of a sunk
+    asset) are known and never scaled.
+    """
+    sunk = cost_lines["sunk"].to_numpy(dtype=bool)
+    return sunk | (cost_lines["basis"].to_numpy() == "outturn")
+
+
+def recompute_values(
+    cost_lines: pd.DataFrame, benefit_lines: pd.DataFrame
+) -> tuple[float, float, float]:
+    """Return (PV costs, PV core benefits, PV of fixed costs) of a view's lines."""
+    core = ~benefit_lines["wider"].to_numpy(dtype=bool)
+    pv = cost_lines["pv_gbp"].to_numpy(dtype=float)
+    return (
+        float(pv.sum()),
+        float(benefit_lines["pv_gbp"].to_numpy(dtype=float)[core].sum()),
+        float(pv[fixed_costs(cost_lines)].sum()),
+    )
 
 
 @dataclass(frozen=True)
@@ -46,6 +79,8 @@ class LinearView:
     pv_costs: float
     pv_costs_by_year: np.ndarray
     years: tuple[str, ...]
+    pv_costs_fixed: float = 0.0
+    pv_costs_fixed_by_year: np.ndarray | None = None
 
     @classmethod
     def from_tables(
@@ -67,6 +102,10 @@ class LinearView:
         pv_by_year = (
             cost_lines.groupby("financial_year")["pv_gbp"].sum().reindex(yidx, fill_value=0.0)
         ).to_numpy(dtype=float)
+        fixed = cost_lines[fixed_costs(cost_lines)]
+        fixed_by_year = (
+            fixed.groupby("financial_year")["pv_gbp"].sum().reindex(yidx, fill_value=0.0)
+        ).to_numpy(dtype=float)
         return cls(
             lines=tuple(b.name for b in lines),
             metrics=tuple(b.metric for b in lines),
@@ -77,7 +116,18 @@ class LinearView:
             pv_costs=float(pv_by_year.sum()),
             pv_costs_by_year=pv_by_year,
             years=tuple(years),
+            pv_costs_fixed=float(fixed_by_year.sum()),
+            pv_costs_fixed_by_year=fixed_by_year,
         )
+
+    @property
+    def pv_costs_scalable(self) -> float:
+        """PV of the costs the cost-scale range applies to (projected, not outturn or sunk)."""
+        return self.pv_costs - self.pv_costs_fixed
+
+    def costs(self, cost_scale: float | np.ndarray = 1.0) -> float | np.ndarray:
+        """PV of costs with the projected part scaled by ``cost_scale`` (sunk costs never)."""
+        return self.pv_costs_fixed + np.asarray(cost_scale) * self.pv_costs_scalable
 
     def core_metrics(self) -> tuple[str, ...]:
         """Return the metrics of the core (non-wider) lines, in first-seen order."""
@@ -117,8 +167,8 @@ class LinearView:
         unit_values: Mapping[str, float],
         cost_scale: float = 1.0,
     ) -> float:
-        """NPSV of the core case at the given inputs."""
-        return self.pv_benefits(estimates, unit_values) - cost_scale * self.pv_costs
+        """NPSV of the core case at the given inputs (the cost scale leaves sunk costs alone)."""
+        return self.pv_benefits(estimates, unit_values) - float(self.costs(cost_scale))
 
 
 def _central(
@@ -167,7 +217,7 @@ def analyse(
     """
     sens = _sensitivity(view, params, effects, recompute, ob_param=ob_param, full=full)
     switching = _switching_values(view, params, effects, recompute, full=full)
-    scenarios = _scenarios(view, params, effects, recompute, ob_param=ob_param)
+    scenarios = _scenarios(view, params, effects, recompute, ob_param=ob_param, sensitivity=sens)
     mc = None
     if rng is not None:
         mc = monte_carlo(view, params, effects, rng, draws=draws, seed=seed)
@@ -251,7 +301,7 @@ def _sensitivity(
     if full:
 
         def npsv_of(p: ParameterSet) -> float:
-            c, b = recompute(p, effects)
+            c, b, _ = recompute(p, effects)
             return b - c
 
         dr = params.discount_rate
@@ -287,6 +337,17 @@ def _sensitivity(
                     npsv_of(params.updated(f"assets.life_years.{cat}", int(life.low or 1))),
                     npsv_of(params.updated(f"assets.life_years.{cat}", int(life.high or 1))),
                 )
+        wg = params.wage_growth
+        if wg is not None and wg.has_range:
+            add(
+                "real_wage_growth",
+                "real growth a year of staff costs and of the value of officer time",
+                wg.value,
+                wg.low,
+                wg.high,
+                npsv_of(params.updated("real_growth.wages", wg.low)),
+                npsv_of(params.updated("real_growth.wages", wg.high)),
+            )
         for line in params.enabled_benefits:
             if line.wider or not line.decay.has_range or line.name not in view.lines:
                 continue
@@ -358,7 +419,7 @@ def _switching_values(
         )
 
     def npsv_full(p: ParameterSet, e: EffectsTable) -> float:
-        c, b = recompute(p, e)
+        c, b, _ = recompute(p, e)
         return b - c
 
     for metric in view.core_metrics():
@@ -413,17 +474,33 @@ def _switching_values(
             note = f"outside the parameter's range {par.low:g} to {par.high:g}"
         add(f"unit_value:{name}", params.unit_values[name].unit, u0, x, check, note)
     pvb = view.pv_benefits(est, uv)
-    if view.pv_costs > 0:
-        x = pvb / view.pv_costs
+    if view.pv_costs_scalable > 0:
+        x = (pvb - view.pv_costs_fixed) / view.pv_costs_scalable
+        if x < 0:
+            note = (
+                "infeasible: benefits do not cover the sunk and outturn costs even if projected "
+                "costs were zero"
+            )
+        elif x >= 1:
+            note = "projected costs may rise by this factor before NPSV reaches zero"
+        else:
+            note = "projected costs must fall to this share of the central estimate to break even"
         add(
             "cost_scale",
-            "multiplier on all costs",
+            "multiplier on projected costs (outturn and sunk costs are never scaled)",
             1.0,
             x,
-            pvb - x * view.pv_costs,
-            "costs may rise by this factor before NPSV reaches zero"
-            if x >= 1
-            else "costs must fall to this share of the central estimate to break even",
+            pvb - float(view.costs(x)),
+            note,
+        )
+    elif view.pv_costs > 0:
+        add(
+            "cost_scale",
+            "multiplier on projected costs (outturn and sunk costs are never scaled)",
+            1.0,
+            None,
+            None,
+            "no projected costs: every cost is outturn or sunk, so the cost scale does not apply",
         )
     if full:
         r0 = params.discount_bands[0].rate
@@ -448,7 +525,71 @@ def _switching_values(
                 )
         except ValueError:  # pragma: no cover - brentq on a bracketed root does not fail
             add("discount_rate", "first discount band rate", r0, None, None, "no root found")
-    return pd.DataFrame(rows)
+    return _annotate_switching(pd.DataFrame(rows), params, effects)
+
+
+def _annotate_switching(
+    frame: pd.DataFrame, params: ParameterSet, effects: EffectsTable
+) -> pd.DataFrame:
+    """Add the prices each switching value is stated in and flag the infeasible ones.
+
+    ``price_basis`` says what a value is measured in (a unit value in the prices of its own
+    ``price_base``, uprated to the appraisal's price base by the GDP deflator; NPSV always in
+    real price-base-year prices). ``feasible`` is ``False`` where no real value could take it
+    (a negative price or multiplier, a share above 1); for effects ``se_from_estimate`` and
+    ``prob_beyond`` (normal approximation) say how far the estimate would have to move.
+    """
+    if frame.empty:
+        return frame
+    pb = params.price_base_year
+    basis, feasible, why, dist, prob = [], [], [], [], []
+    for rec in frame.to_dict("records"):
+        inp, x = str(rec["input"]), rec["switching_value"]
+        kind, _, what = inp.partition(":")
+        missing = x is None or (isinstance(x, float) and math.isnan(x))
+        ok: bool | None = None if missing else True
+        reason = ""
+        d = p_beyond = math.nan
+        if kind == "effect":
+            unit = str(effects.table.loc[what, "unit"]) if what in effects.metrics else ""
+            basis.append(f"{unit} per pilot force-year (natural units, not money)")
+            se = effects.se(what)
+            if not missing and se > 0:
+                d = (float(x) - float(rec["central"])) / se
+                p_beyond = float(stats.norm.sf(abs(d)))
+        elif kind == "unit_value":
+            par = params.unit_values[what]
+            if par.price_base is not None:
+                basis.append(
+                    f"GBP in {par.price_base} prices ({par.unit}); uprated to {pb} prices "
+                    "with the GDP deflator"
+                )
+            else:
+                basis.append(f"{par.unit} (a ratio, no price base)")
+            if not missing and float(x) < 0:
+                ok, reason = False, "negative: no real price or share can be below zero"
+            elif not missing and "share" in par.unit and float(x) > 1:
+                ok, reason = False, "above 1: a share cannot exceed the whole"
+        elif kind == "cost_scale":
+            basis.append(f"multiplier on projected costs in real {pb} prices")
+            if not missing and float(x) < 0:
+                ok, reason = False, "negative: costs cannot fall below zero"
+        elif kind == "discount_rate":
+            basis.append("real discount rate, years 1-30")
+        else:
+            basis.append("")
+        feasible.append(ok)
+        why.append(reason)
+        dist.append(d)
+        prob.append(p_beyond)
+    out = frame.copy()
+    out["price_basis"] = basis
+    out["npsv_price_basis"] = f"GBP, real {pb} prices, discounted to the view's base year"
+    out["feasible"] = pd.Series(feasible, dtype=object)
+    out["infeasible_because"] = why
+    out["se_from_estimate"] = dist
+    out["prob_beyond"] = prob
+    return out
 
 
 def _scenarios(
@@ -458,51 +599,92 @@ def _scenarios(
     recompute: Recompute,
     *,
     ob_param: str,
+    sensitivity: pd.DataFrame,
 ) -> pd.DataFrame:
+    """Low / central / high scenarios: every uncertain input jointly at one end of its range.
+
+    Effects move ``scenario_effect_z`` standard errors towards less (low) or more (high)
+    benefit. Then every other uncertain input is set to the end of its range that lowers (low)
+    or raises (high) the NPSV *given the inputs already set*, so the low scenario is jointly
+    unfavourable even where a direction depends on another input (an effect that changes sign
+    turns a high unit value from favourable to unfavourable): unit values (exact, from the
+    linear decomposition), then the optimism-bias bound, asset lives and decay (each end
+    re-appraised in full), then the cost scale on projected costs. The discount rate is a Green
+    Book convention, not an uncertainty: it stays central (its sensitivity and switching value
+    are reported).
+    """
     est, uv = _central(effects, params, view)
     z = params.scenario_effect_z
     rows = []
+    nonlinear = [
+        r
+        for r in (sensitivity.to_dict("records") if len(sensitivity) else [])
+        if str(r["input"]).partition(":")[0]
+        in ("optimism_bias", "asset_life", "decay", "real_wage_growth")
+    ]
+
+    def set_input(p: ParameterSet, inp: str, value: object) -> ParameterSet:
+        kind, _, what = inp.partition(":")
+        if kind == "optimism_bias":
+            return p.updated(ob_param, value)
+        if kind == "asset_life":
+            return p.updated(f"assets.life_years.{what}", int(value))  # type: ignore[call-overload]
+        if kind == "real_wage_growth":
+            return p.updated("real_growth.wages", value)
+        return p.updated(f"benefits.{what}.decay", value)
+
     for name, direction in (("low", -1), ("central", 0), ("high", 1)):
         p = params
         e = effects
+        scale = float(params.cost_scale.value)
+        settings: list[str] = []
         if direction:
             for metric in view.core_metrics():
                 slope = _slope_effect(view, metric, uv)
                 step = direction * z * effects.se(metric) * (1 if slope >= 0 else -1)
                 e = e.with_estimate(metric, est[metric] + step)
+                settings.append(f"effect:{metric}={est[metric] + step:.6g}")
+            est_s = {m: e.estimate(m) for m in est}
+            uv_s = dict(uv)
             for u in view.core_unit_values():
                 par = params.unit_values[u]
-                if par.has_range:
-                    up = view.pv_benefits(est, {**uv, u: uv[u] + 1.0}) >= view.pv_benefits(est, uv)
-                    good = par.high if up else par.low
-                    bad = par.low if up else par.high
-                    p = p.updated(f"unit_values.{u}", good if direction > 0 else bad)
-            p = p.updated(ob_param, "upper" if direction < 0 else "lower")
-            for line in params.enabled_benefits:
-                if line.decay.has_range and line.name in view.lines:
-                    p = p.updated(
-                        f"benefits.{line.name}.decay",
-                        line.decay.low if direction > 0 else line.decay.high,
-                    )
+                if not par.has_range:
+                    continue
+                lo, hi = float(par.low or 0.0), float(par.high or 0.0)
+                n_lo = view.npsv(est_s, {**uv_s, u: lo})
+                n_hi = view.npsv(est_s, {**uv_s, u: hi})
+                value = hi if (n_hi > n_lo) == (direction > 0) else lo
+                uv_s[u] = value
+                p = p.updated(f"unit_values.{u}", value)
+                settings.append(f"unit_value:{u}={value:g}")
+            for rec in nonlinear:
+                inp = str(rec["input"])
+                p_lo, p_hi = set_input(p, inp, rec["low"]), set_input(p, inp, rec["high"])
+                c_lo, b_lo, _ = recompute(p_lo, e)
+                c_hi, b_hi, _ = recompute(p_hi, e)
+                pick_hi = (b_hi - c_hi > b_lo - c_lo) == (direction > 0)
+                p = p_hi if pick_hi else p_lo
+                settings.append(f"{inp}={rec['high'] if pick_hi else rec['low']}")
+        c, b, fixed = recompute(p, e)
         cs = params.cost_scale
-        scale = float(cs.value)
-        if direction and cs.has_range:
-            scale = float((cs.low if direction > 0 else cs.high) or 0.0)
-        c, b = recompute(p, e)
-        c = c * scale
+        if direction and cs.has_range and c != fixed:
+            worse = float(cs.high or 0.0) if c - fixed > 0 else float(cs.low or 0.0)
+            better = float(cs.low or 0.0) if c - fixed > 0 else float(cs.high or 0.0)
+            scale = worse if direction < 0 else better
+            settings.append(f"cost_scale={scale:g} (projected costs only)")
+        c = fixed + scale * (c - fixed)
         bcr = b / c if c > 0 else math.nan
         rows.append(
             {
                 "scenario": name,
                 "description": {
-                    "low": f"effects {z:g} SE towards less benefit, unit values at the "
-                    "unfavourable end, "
-                    "optimism bias upper bound, cost scale high, decay high",
+                    "low": f"jointly unfavourable: effects {z:g} SE towards less benefit and every "
+                    "other uncertain input at the end of its range that lowers NPSV",
                     "central": "central values",
-                    "high": f"effects {z:g} SE towards more benefit, unit values at the "
-                    "favourable end, "
-                    "optimism bias lower bound, cost scale low, decay low",
+                    "high": f"jointly favourable: effects {z:g} SE towards more benefit and every "
+                    "other uncertain input at the end of its range that raises NPSV",
                 }[name],
+                "settings": "; ".join(settings),
                 "pv_costs": c,
                 "pv_benefits": b,
                 "npsv": b - c,
@@ -546,7 +728,8 @@ def monte_carlo(
     metrics = view.core_metrics()
     uvs = view.core_unit_values()
     e_draws: dict[str, np.ndarray] = {}
-    boot = effects.draws if params.effect_distribution == "bootstrap" else None
+    used, note = effect_distribution(params, effects, metrics)
+    boot = effects.draws if used != "normal" else None
     boot_cols = [m for m in metrics if boot is not None and m in boot.columns]
     if boot is not None and boot_cols:
         idx = rng.integers(0, len(boot), size=n)
@@ -566,7 +749,7 @@ def monte_carlo(
             col = col * u_draws[u]
         coef[:, j] = col
     pvb = coef @ view.k[core]
-    pvc = np.asarray(cost_scale, dtype=float) * view.pv_costs
+    pvc = np.asarray(view.costs(cost_scale), dtype=float)
     npsv = pvb - pvc
     with np.errstate(divide="ignore", invalid="ignore"):
         bcr = pvb / pvc
@@ -577,8 +760,15 @@ def monte_carlo(
     # year by year: cumulative discounted net per draw (draws x years), then its quantiles
     # laid out years x draws, so each year's draws are contiguous for the quantiles
     cum_b = np.cumsum(view.k_by_year[core].T @ coef.T, axis=0)
-    cum_c = np.cumsum(view.pv_costs_by_year)
-    cum_net = cum_b - np.multiply.outer(cum_c, np.broadcast_to(np.asarray(cost_scale), (n,)))
+    fixed_by_year = (
+        np.zeros(len(view.years))
+        if view.pv_costs_fixed_by_year is None
+        else view.pv_costs_fixed_by_year
+    )
+    cum_fixed = np.cumsum(fixed_by_year)
+    cum_scaled = np.cumsum(view.pv_costs_by_year - fixed_by_year)
+    scales = np.broadcast_to(np.asarray(cost_scale, dtype=float), (n,))
+    cum_net = cum_b - cum_fixed[:, None] - np.multiply.outer(cum_scaled, scales)
     q = np.percentile(cum_net, [10, 50, 90], axis=1)
     # paid back by year y: cumulative net >= 0 in y and every later year
     stays = np.flip(np.minimum.accumulate(np.flip(cum_net, axis=0), axis=0), axis=0) >= 0
@@ -604,7 +794,6 @@ def monte_carlo(
     uncertain += [f"unit_value:{u}" for u in uvs if not isinstance(u_draws[u], float)]
     if not isinstance(cost_scale, float):
         uncertain.append("cost_scale")
-    used = "bootstrap" if boot_cols else "normal"
     return MonteCarloSummary(
         draws=n,
         seed=seed,
@@ -625,4 +814,56 @@ def monte_carlo(
         uncertain_inputs=tuple(uncertain),
         by_year=by_year,
         npsv_draws=npsv,
+        effect_distribution_note=note,
+    )
+
+
+def effect_distribution(
+    params: ParameterSet, effects: EffectsTable, metrics: Sequence[str]
+) -> tuple[str, str]:
+    """Return the effect distribution the Monte Carlo uses and a sentence saying why.
+
+    ``"bootstrap"`` resamples the joint draws supplied with the effects table (whole rows, so
+    the correlation between effects carries through); it is an error when they are missing.
+    ``"normal"`` draws each effect independently from ``Normal(estimate, se)``. ``"auto"`` uses
+    the draws where the effects table supplies them and the normal approximation otherwise,
+    and says so: never a silent fallback.
+
+    Returns
+    -------
+    (used, note)
+        ``used`` is ``"bootstrap"``, ``"normal"`` or ``"bootstrap+normal"``.
+    """
+    from evaluation.errors import AppraisalError
+
+    choice = params.effect_distribution
+    draws = effects.draws
+    have = [m for m in metrics if draws is not None and m in draws.columns]
+    lack = [m for m in metrics if m not in have]
+    normal = (
+        "each effect drawn independently from Normal(estimate, se), the normal approximation "
+        "to its sampling distribution; correlation between effects is not carried through"
+    )
+    if choice == "bootstrap" and lack:
+        raise AppraisalError(
+            f"uncertainty.effect_distribution = 'bootstrap', but {effects.source} supplies no "
+            f"bootstrap draws for {', '.join(lack)}: add a 'draws' file to the effects table or "
+            "set effect_distribution to 'normal' (or 'auto', which states what it used)"
+        )
+    if choice == "normal" or not have:
+        why = (
+            "effect_distribution = 'normal'"
+            if choice == "normal"
+            else f"no bootstrap draws were supplied with {effects.source}"
+        )
+        return "normal", f"Effects: {normal} ({why})."
+    n = 0 if draws is None else len(draws)
+    if not lack:
+        return "bootstrap", (
+            f"Effects: {n:,} joint bootstrap draws from the estimation, resampled whole rows "
+            "so that the correlation between effects carries through."
+        )
+    return "bootstrap+normal", (
+        f"Effects: joint bootstrap draws for {', '.join(have)}; for {', '.join(lack)}, which "
+        f"have none, {normal}."
     )

@@ -8,7 +8,6 @@ results as JSON; otherwise a text report is printed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -16,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from evaluation.appraisal import Appraisal, appraise, load_effects, load_params
-from evaluation.appraisal.results import Summary
+from evaluation.appraisal.results import Summary, Uncertainty
+from evaluation.commands._options import MAX_DRAWS, count, seed
 from evaluation.errors import AppraisalError
+from evaluation.outputs import atomic_output_file, check_output_file
+from evaluation.safety import json_text
 
 __all__ = ["add_arguments", "format_report", "run"]
 
@@ -35,8 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pilot register giving go-live dates (default: the bundled one with the bundled "
         "ledger; otherwise each force's first year with a recurrent cost)",
     )
-    parser.add_argument("--seed", type=int, default=20260401, help="Monte Carlo seed")
-    parser.add_argument("--draws", type=int, help="Monte Carlo draws (default from parameters)")
+    parser.add_argument("--seed", type=seed, default=20260401, help="Monte Carlo seed")
+    parser.add_argument(
+        "--draws",
+        type=count(1, MAX_DRAWS, "--draws"),
+        help="Monte Carlo draws (default from parameters)",
+    )
     parser.add_argument("--no-rollout", action="store_true", help="skip the national rollout")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--out", type=Path, help="also write the JSON results to this file")
@@ -76,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
             raise AppraisalError(f"{label} {p} not found")
     if args.draws is not None and args.draws < 1:
         raise AppraisalError(f"--draws must be at least 1, got {args.draws}")
+    inputs = [Path(p) for p in (costs, effects_path, register, args.params) if p is not None]
+    if args.out is not None:  # before computing: a folder, a link, an input, read-only
+        check_output_file(args.out, inputs=inputs, create_parents=True)
     params = load_params(args.params)
     ledger = _load_ledger(costs)
     effects = load_effects(effects_path)
@@ -96,14 +105,15 @@ def run(args: argparse.Namespace) -> int:
         "costs": Path(costs).name,
         "effects": Path(effects_path).name,
         "register": None if register is None else Path(register).name,
+        "go_live": "register" if register is not None else "inferred from the ledger",
         "params": "green_book_2022 (bundled)" if args.params is None else Path(args.params).name,
         "seed": args.seed,
     }
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        with atomic_output_file(args.out, inputs=inputs, create_parents=True) as tmp:
+            tmp.write_text(json_text(payload), encoding="utf-8")
     if args.json:
-        print(json.dumps(payload, indent=2))
+        print(json_text(payload))
     else:
         print(format_report(result, inputs=payload["inputs"]))
         if args.out is not None:
@@ -174,10 +184,48 @@ def _headline(s: Summary) -> list[str]:
         f"  NPSV                {_m(s.npsv):>12}",
         f"  BCR                 {_r(s.bcr):>12}   value for money: {s.vfm_category}",
         f"  Cashable BCR        {_r(s.cashable_bcr):>12}   cashable ROI {_r(s.cashable_roi)}",
+        f"  BCR, cashable savings netted off costs {_r(s.bcr_cashable_netted)} (the BCR above "
+        "counts them as benefits)",
         f"  Payback (discounted) {pay}",
         f"  With wider social values: NPSV {_m(s.npsv_with_wider)}, BCR {_r(s.bcr_with_wider)} "
         f"({s.vfm_category_with_wider})",
     ]
+
+
+def _decision_uncertainty(unc: Uncertainty) -> list[str]:
+    """Monte Carlo, scenarios and switching values of the go-forward (decision) view."""
+    out: list[str] = []
+    mc = unc.monte_carlo
+    if mc is not None:
+        out.append(
+            f"  Monte Carlo ({mc.draws:,} draws, effects {mc.effect_distribution}): NPSV P10 "
+            f"{_m(mc.p10)}, P50 {_m(mc.p50)}, P90 {_m(mc.p90)}; P(NPSV > 0) = "
+            f"{mc.prob_positive:.3f}"
+        )
+    if len(unc.scenarios):
+        out.append(
+            "  Scenarios: "
+            + "; ".join(
+                f"{r['scenario']} NPSV {_m(r['npsv'])} (BCR {_r(r['bcr'])})"
+                for r in unc.scenarios.to_dict("records")
+            )
+        )
+    if len(unc.switching_values):
+        out.append("  Switching values of the go-forward NPSV:")
+        out.append(
+            _table(
+                unc.switching_values,
+                {
+                    "input": "s",
+                    "central": "g",
+                    "switching_value": "g",
+                    "change_pct": "pct",
+                    "feasible": "s",
+                    "price_basis": "s",
+                },
+            )
+        )
+    return out
 
 
 def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None) -> str:
@@ -199,6 +247,14 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
     out.append("")
     out.append(f"Ex-post view (all years, sunk costs included), {s.first_year} to {s.last_year}")
     out.extend(_headline(s))
+    if result.realised_to_date is not None and result.projected is not None:
+        rz, pj = result.realised_to_date, result.projected
+        out.append(
+            f"  of which realised to date ({rz.first_year} to {rz.last_year}): PV costs "
+            f"{_m(rz.pv_costs)}, PV benefits {_m(rz.pv_benefits)}, NPSV {_m(rz.npsv)}; "
+            f"projected ({pj.first_year} to {pj.last_year}): PV costs {_m(pj.pv_costs)}, "
+            f"PV benefits {_m(pj.pv_benefits)}, NPSV {_m(pj.npsv)}"
+        )
     if result.go_forward is not None:
         g = result.go_forward
         out.append("")
@@ -207,14 +263,40 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             f"discounted to {g.discount_base_year})"
         )
         out.extend(_headline(g))
+        gu = result.go_forward_uncertainty
+        if gu is not None:
+            out.extend(_decision_uncertainty(gu))
+        nm = result.non_monetised
+        if nm is not None and len(nm):
+            out.append(
+                "  Non-monetised impacts (estimate and 95% interval; value per pilot force-year "
+                "each would need for the go-forward NPSV to reach zero, GBP real, discounted):"
+            )
+            out.append(
+                _table(
+                    nm,
+                    {
+                        "metric": "s",
+                        "estimate": "g",
+                        "ci_low": "g",
+                        "ci_high": "g",
+                        "better": "s",
+                        "value_needed_per_force_year": "g",
+                        "value_needed_per_unit": "g",
+                    },
+                )
+            )
     out.append("")
-    out.append("Year by year (GBP real; PV at the ex-post discount base)")
+    out.append(
+        f"Year by year (GBP real; t = years from the discount base year {s.discount_base_year}, "
+        "which is year 0)"
+    )
     out.append(
         _table(
             result.by_year,
             {
                 "financial_year": "s",
-                "year": "s",
+                "t": "s",
                 "forces_live": "s",
                 "costs_gbp": "m",
                 "benefits_cashable_gbp": "m",
@@ -271,7 +353,8 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
                 "central": "g",
                 "switching_value": "g",
                 "change_pct": "pct",
-                "npsv_at_switch": "m",
+                "feasible": "s",
+                "price_basis": "s",
             },
         )
     )
@@ -311,6 +394,8 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             f"  Normal approximation, effects' sampling error only: P(NPSV > 0) = "
             f"{mc.analytic_prob_positive:.3f}"
         )
+        if mc.effect_distribution_note:
+            out.append(f"  {mc.effect_distribution_note}")
         out.append(
             "  P(paid back by the end of year): "
             + ", ".join(
@@ -320,13 +405,37 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
                 )
             )
         )
+    if result.options is not None and len(result.options):
+        o0 = result.options.iloc[0]
+        out.append("")
+        out.append(
+            f"Options shortlist, {o0['first_year']} to {o0['last_year']} (GBP real "
+            f"{o0['price_base_year']} prices, discounted to {o0['discount_base_year']})"
+        )
+        out.append(
+            _table(
+                result.options,
+                {
+                    "option": "s",
+                    "forces_funded": "s",
+                    "new_units": "s",
+                    "pv_costs": "m",
+                    "pv_benefits": "m",
+                    "npsv": "m",
+                    "bcr": "r",
+                    "npsv_vs_bau": "m",
+                },
+            )
+        )
     roll = result.rollout
     if roll is not None:
         r = roll.summary
         out.append("")
         out.append(
-            f"National rollout: {roll.n_forces} forces, scaled by {roll.driver}, all live from "
-            f"{r.first_year} (optimism bias at the rollout stage)"
+            f"National rollout: {roll.n_forces} forces ({roll.cost_model} costs fitted to the "
+            f"pilots, benefits scaled by {roll.driver} relative to the pilots' exposure-weighted "
+            f"size {roll.pilot_size:,.0f}), phased from {r.first_year} (optimism bias at the "
+            "rollout stage for new teams)"
         )
         out.extend(_headline(r))
         out.append(

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
 import pandas as pd
 
+from evaluation.commands._options import MAX_REPS, count, seed
 from evaluation.errors import ConfigError, DataError
 from evaluation.estimate import CONTROLS, INFERENCE_NAMES, METHODS, estimate
 from evaluation.outcomes import SCALES
-from evaluation.panel import attach_cohorts
+from evaluation.panel import attach_cohorts, require_columns
 from evaluation.readers import read_table
 from evaluation.results import DidResult
+from evaluation.safety import json_text
 
 __all__ = ["add_arguments", "format_result", "run"]
 
@@ -48,8 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=INFERENCE_NAMES,
         help="inference method; default: the one recommended for the design",
     )
-    parser.add_argument("--reps", type=int, default=999, help="bootstrap or permutation draws")
-    parser.add_argument("--seed", type=int, default=20260401, help="random seed")
+    parser.add_argument(
+        "--reps",
+        type=count(1, MAX_REPS, "--reps"),
+        default=999,
+        help="bootstrap or permutation draws",
+    )
+    parser.add_argument("--seed", type=seed, default=20260401, help="random seed")
     parser.add_argument("--level", type=float, default=0.95, help="confidence level")
     parser.add_argument("--scale", default="level", choices=SCALES, help="outcome scale")
     parser.add_argument(
@@ -96,12 +102,15 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
         if col in df.columns:
             df[col] = _integers_if_possible(df[col])
     if register is not None:
-        reg = read_table(register)
+        from evaluation.ingest import load_register
+
+        reg = load_register(register)
         if args.cohort in df.columns:
             raise ConfigError(
                 f"the panel already has a {args.cohort!r} column; give --register or the column"
             )
-        df = attach_cohorts(df, reg.frame, force=args.unit, period=args.time, out=args.cohort)
+        require_columns(df, [args.unit, args.time], raw.source)
+        df = attach_cohorts(df, reg, force=args.unit, period=args.time, out=args.cohort)
     return df, raw.source
 
 
@@ -160,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         doc = result.to_dict()
         if natural is not None:
             doc["natural_units"] = natural
-        print(json.dumps(doc, indent=2))
+        print(json_text(doc))
     else:
         print(format_result(result))
         if natural is not None:

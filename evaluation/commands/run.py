@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluation.pipeline import DEFAULT_SEED, PipelineInputs, run_pipeline, write_outputs
+from evaluation.commands._options import MAX_DRAWS, MAX_REPS, count, seed
+from evaluation.outputs import check_output_dir
+from evaluation.pipeline import (
+    DEFAULT_SEED,
+    PipelineInputs,
+    input_paths,
+    run_pipeline,
+    write_outputs,
+)
 
 __all__ = ["add_arguments", "run"]
 
@@ -26,9 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--method", default="cs", help="estimator [cs]")
     parser.add_argument("--inference", help="inference method (default: recommended)")
-    parser.add_argument("--reps", type=int, default=999, help="bootstrap draws [999]")
-    parser.add_argument("--draws", type=int, help="Monte Carlo draws (default from params)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed [{DEFAULT_SEED}]")
+    parser.add_argument(
+        "--reps", type=count(1, MAX_REPS, "--reps"), default=999, help="bootstrap draws [999]"
+    )
+    parser.add_argument(
+        "--draws",
+        type=count(1, MAX_DRAWS, "--draws"),
+        help="Monte Carlo draws (default from params)",
+    )
+    parser.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"seed [{DEFAULT_SEED}]")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         draws=args.draws,
     )
+    check_output_dir(args.out, inputs=input_paths(inputs))  # before the (long) computation
     print(
         f"Pathfinder: validating {inputs.panel.name}, {inputs.register.name}, {inputs.ledger.name}"
     )
@@ -60,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 120, "display.max_columns", 10):
         print(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
     warnings = sorted({w for r in result.results.values() for w in r.warnings})
+    warnings = [*result.notes, *warnings]
     if warnings:
         print("\nwarnings:")
         for w in warnings:

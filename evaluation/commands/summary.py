@@ -6,14 +6,16 @@ Defaults to the bundled sample data (``data/sample/panel.csv`` and ``register.cs
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
-from evaluation.ingest import bundled_data_dir, load_panel, load_register
-from evaluation.periods import format_period, frequency_of, parse_period
+from evaluation.ingest import bundled_data_dir, load_all, load_panel, load_register
+from evaluation.periods import column_frequency, format_period, frequency_of, parse_period
 from evaluation.schema import FORCE, GO_LIVE, PERIOD, WAVE, Metric, load_metrics
+from evaluation.validation import validate_pilots
 
 __all__ = ["add_arguments", "run", "summarise"]
 
@@ -41,8 +43,9 @@ def summarise(
     """Return a text summary of a typed panel (and register)."""
     lines: list[str] = []
     forces = sorted(panel[FORCE].unique())
-    periods = sorted(panel[PERIOD].unique(), key=lambda p: parse_period(p).ordinal)
-    first, last = parse_period(periods[0]), parse_period(periods[-1])
+    col_freq = column_frequency(panel[PERIOD].unique())
+    periods = sorted(panel[PERIOD].unique(), key=lambda p: parse_period(p, col_freq).ordinal)
+    first, last = parse_period(periods[0], col_freq), parse_period(periods[-1], col_freq)
     freq = frequency_of(first)
     n_span = last.ordinal - first.ordinal + 1
     lines.append(f"Forces: {len(forces)}")
@@ -83,8 +86,16 @@ def run(args: argparse.Namespace) -> int:
     panel_path = args.panel or sample / "panel.csv"
     register_path = args.register or (sample / "register.csv" if args.panel is None else None)
     metrics = load_metrics(args.metrics)
-    panel = load_panel(panel_path, sheet=args.sheet, metrics=metrics)
-    register = load_register(register_path, sheet=args.sheet) if register_path is not None else None
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (panel_path.name, lambda: load_panel(panel_path, sheet=args.sheet, metrics=metrics))
+    ]
+    if register_path is not None:
+        steps.append((register_path.name, lambda: load_register(register_path, sheet=args.sheet)))
+    loaded = load_all(steps)
+    panel = cast(pd.DataFrame, loaded[0])
+    register = cast(pd.DataFrame, loaded[1]) if register_path is not None else None
+    if register is not None and register_path is not None:
+        validate_pilots(panel, register, source=register_path.name).raise_if_errors()
     print(
         f"Panel: {panel_path.name}" + (f"; register: {register_path.name}" if register_path else "")
     )

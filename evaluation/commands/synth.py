@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation.commands._options import seed
 from evaluation.errors import ConfigError
 from evaluation.periods import format_period, parse_period
 from evaluation.synth import DEFAULT_SEED, SAMPLE_FILES, SynthConfig, generate, write_synth
@@ -27,7 +28,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "sample"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the options of ``pathfinder synth``."""
     parser.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+        "--seed", type=seed, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="output directory (default: data/sample)"

@@ -8,13 +8,13 @@ the panel's periods) run too.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from evaluation.errors import ConfigError, DataError
 from evaluation.ingest import CheckedTable, check_table
 from evaluation.readers import DEFAULT_MAX_BYTES
+from evaluation.safety import json_text
 from evaluation.schema import TABLE_KINDS
 from evaluation.validation import ValidationReport, validate_pilots
 
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             }
             for r in reports
         ]
-        print(json.dumps(payload, indent=2, default=str))
+        print(json_text(payload))
     else:
         for r in reports:
             if r.kind != "pilots" and r.file in notes:

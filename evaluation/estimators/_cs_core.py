@@ -29,6 +29,7 @@ from evaluation.errors import EstimationError
 __all__: list[str] = []  # private module: see callaway_santanna.py
 
 _TRIM_LEVEL = 0.995  # DRDID's default trimming of control propensity scores
+_OVERLAP_LEVEL = 0.999  # R did (compute.att_gt): a preliminary score this high voids a cell
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,40 @@ def _logit(X: np.ndarray, d: np.ndarray, context: str) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-eta))
 
 
+def overlap_violated(X: np.ndarray, d: np.ndarray) -> bool:
+    """Whether R ``did``'s overlap check fails for one cell (``ipw`` and ``dr`` only).
+
+    R ``did`` (``compute.att_gt``) fits a preliminary unweighted logit of the group indicator on
+    the cell's covariates (with intercept) and sets ATT(g,t) to missing, with the warning
+    "overlap condition violated", when the largest fitted propensity score is at least 0.999.
+    Under complete separation the maximum-likelihood estimate does not exist and the fitted
+    scores tend to 1: that is a violation too.
+    """
+    beta = np.zeros(X.shape[1])
+    p = np.full(len(d), 0.5)
+    for _ in range(100):
+        eta = np.clip(X @ beta, -35.0, 35.0)
+        p = 1.0 / (1.0 + np.exp(-eta))
+        if p.max() >= _OVERLAP_LEVEL and _separated(X, d, beta):
+            return True
+        hess = X.T @ ((p * (1.0 - p))[:, None] * X)
+        try:
+            step = np.linalg.solve(hess, X.T @ (d - p))
+        except np.linalg.LinAlgError:
+            return bool(p.max() >= _OVERLAP_LEVEL)
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10 * (1.0 + np.max(np.abs(beta))):
+            break
+    eta = np.clip(X @ beta, -35.0, 35.0)
+    return bool((1.0 / (1.0 + np.exp(-eta))).max() >= _OVERLAP_LEVEL)
+
+
+def _separated(X: np.ndarray, d: np.ndarray, beta: np.ndarray) -> bool:
+    """Whether ``beta`` separates the groups completely (every score on its own side of 0.5)."""
+    eta = X @ beta
+    return bool(np.all(eta[d == 1] > 0) and np.all(eta[d == 0] < 0))
+
+
 def _inverse(matrix: np.ndarray, context: str, what: str) -> np.ndarray:
     if not np.all(np.isfinite(matrix)) or np.linalg.cond(matrix) > 1e12:
         raise EstimationError(
@@ -273,11 +308,14 @@ def att_covariates(
     anticipation: int,
     estimation: str,
     labels: list[str],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ATT(g,t) with covariates, cell by cell (same outputs as :func:`att_unconditional`).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """ATT(g,t) with covariates, cell by cell (outputs of :func:`att_unconditional`, and more).
 
     ``X`` is units x periods x covariates; each cell uses the covariates of the earlier of its
-    two periods (as R ``did``, whose panel reshaping keeps the first period's row).
+    two periods (as R ``did``, whose panel reshaping keeps the first period's row). With
+    ``"ipw"`` and ``"dr"`` a cell that fails R ``did``'s overlap check
+    (:func:`overlap_violated`) is left missing (ATT and influence function NaN, as R); the
+    fourth output lists the labels of those cells.
     """
     n, _ = Y.shape
     treated, comparison = cell_masks(cohort, cells, anticipation)
@@ -285,6 +323,7 @@ def att_covariates(
     att = np.full(K, np.nan)
     psi = np.zeros((n, K))
     n_cell = np.zeros(K, dtype=np.int64)
+    no_overlap: list[str] = []
     for k in range(K):
         if cells.reference[k]:
             att[k] = 0.0
@@ -299,7 +338,11 @@ def att_covariates(
             psi[:, k] = np.nan
             continue
         design = np.column_stack([np.ones(int(use.sum())), xk[use]])
+        if estimation in ("ipw", "dr") and overlap_violated(design, d):
+            psi[:, k] = np.nan
+            no_overlap.append(labels[k])
+            continue
         est, inf = att_2x2(dy[use], d, design, estimation, labels[k])
         att[k] = est
         psi[use, k] = (n / n_cell[k]) * inf
-    return att, psi, n_cell
+    return att, psi, n_cell, no_overlap

@@ -30,12 +30,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError, check_option
+from evaluation.estimators._covariates import check_cs_covariates
 from evaluation.estimators._cs_aggregate import Aggregate, aggregate
 from evaluation.estimators._cs_core import Cells, att_covariates, att_unconditional, build_cells
+from evaluation.inference._dist import chi2_sf
 from evaluation.inference.base import (
     INFERENCE_METHODS,
     InferenceOutcome,
@@ -167,18 +173,26 @@ def _estimate(
         )
     if len(cells) == 0:
         raise EstimationError("no group-time cells can be estimated")
+    no_overlap: list[str] = []
     if X is None:
         att, psi, _ = att_unconditional(Y, cohort, cells, opt.anticipation)
     else:
         names = [
             f"ATT({labels(g)}, {labels(t)})" for g, t in zip(cells.group, cells.time, strict=True)
         ]
-        att, psi, _ = att_covariates(Y, X, cohort, cells, opt.anticipation, opt.estimation, names)
-    missing = ~np.isfinite(att)
-    if missing.any():
-        notes.append(
-            f"{int(missing.sum())} group-time cell(s) have no comparison units and are left out"
+        att, psi, _, no_overlap = att_covariates(
+            Y, X, cohort, cells, opt.anticipation, opt.estimation, names
         )
+        if no_overlap:
+            notes.append(
+                f"overlap condition violated (a preliminary propensity score of at least 0.999, "
+                f"as R did): {len(no_overlap)} group-time cell(s) left missing and out of every "
+                f"aggregate: {', '.join(no_overlap)}"
+            )
+    missing = ~np.isfinite(att)
+    n_other = int(missing.sum()) - len(no_overlap)
+    if n_other:
+        notes.append(f"{n_other} group-time cell(s) have no comparison units and are left out")
     aggs = {
         kind: aggregate(
             kind,
@@ -212,10 +226,21 @@ def _pretrend(fit: _Fit) -> dict[str, float]:
         return {}
     a = fit.att[pre]
     W = float(a @ np.linalg.solve(V, a))
-    return {"pretrend_wald": W, "pretrend_df": len(pre), "pretrend_p": float(chi2.sf(W, len(pre)))}
+    return {"pretrend_wald": W, "pretrend_df": len(pre), "pretrend_p": chi2_sf(W, len(pre))}
 
 
 # --------------------------------------------------------------------------- RI statistic
+def _ri_cohorts(panel: Panel, anticipation: int) -> np.ndarray:
+    """Return unit cohorts for randomization, those after the last period coded never treated.
+
+    Such units are never treated in the data (and in every estimate): recoding them keeps the
+    assignments that are permuted equal to the ones the estimator sees.
+    """
+    cohorts = panel.unit_cohorts.to_numpy(dtype=float).copy()
+    cohorts[np.isfinite(cohorts) & (cohorts > panel.times.max() + anticipation)] = np.inf
+    return cohorts
+
+
 def cs_statistic(
     panel: Panel,
     *,
@@ -242,16 +267,15 @@ def cs_statistic(
     if not panel.is_balanced:
         raise EstimationError("randomization inference for cs needs a balanced panel")
     times = panel.times.astype(float)
-    observed = panel.unit_cohorts.to_numpy(dtype=float).copy()
+    observed = _ri_cohorts(panel, anticipation)
     opt = _Options(control, "unconditional", anticipation, base_period, balance_e, min_e, max_e)
     ui, ti = panel.unit_index, panel.time_index
     n, T = panel.n_units, panel.n_periods
     probe = np.zeros((n, T))
     fit = _estimate(probe, None, observed, times, opt)
-    if any("first period" in note or "after the last period" in note for note in fit.notes):
+    if any("first period" in note for note in fit.notes):
         raise EstimationError(
-            "randomization inference for cs needs every treated unit to have a pre-treatment "
-            "period and a go-live within the panel"
+            "randomization inference for cs needs every treated unit to have a pre-treatment period"
         )
     cells = fit.cells
     times_used = fit.times
@@ -435,7 +459,7 @@ def _infer(
         statistic=statistic,
         y=panel.data[str(data.extra["outcome"])].to_numpy(dtype=float),
         treated=panel.treated,
-        cohorts=panel.unit_cohorts.to_numpy(dtype=float),
+        cohorts=_ri_cohorts(panel, data.opt.anticipation),
         names=names,
     )
     method = _method("ri")
@@ -569,9 +593,9 @@ def fit_cs(
         inference on the simple ATT and the event study; unconditional, balanced panels).
         ``None``: :func:`evaluation.design.recommended_inference`.
     settings
-        Resampling settings (``reps``, ``level``, ``weights``, ``rng``). Without settings the
-        multiplier bootstrap uses Mammen weights (R's choice); with settings it uses
-        ``settings.weights``. Resampling methods need ``settings.rng``.
+        Resampling settings (``reps``, ``level``, ``weights``, ``rng``). The multiplier bootstrap
+        draws ``settings.weights``, Rademacher by default (as R ``did`` and ``csdid``).
+        Resampling methods need ``settings.rng``.
 
     Returns
     -------
@@ -615,7 +639,7 @@ def fit_cs(
         )
     check_option("inference", inference, INFERENCES)
     if settings is None:
-        settings = InferenceSettings(weights="mammen")
+        settings = InferenceSettings()
     if estimation == "unconditional":
         if covariates:
             raise ConfigError(
@@ -632,6 +656,8 @@ def fit_cs(
         control, estimation, int(anticipation), base_period, balance_e, float(min_e), float(max_e)
     )
     Y, X = _wide_inputs(panel, outcome, covs, allow_unbalanced)
+    if X is not None:
+        check_cs_covariates(X, covs)
     if estimation != "unconditional" and X is None:
         X = np.zeros((Y.shape[0], Y.shape[1], 0))
     cohort = panel.unit_cohorts.to_numpy(dtype=float)
@@ -686,13 +712,14 @@ def fit_cs(
         "inference_info": {f: dict(o.info) for f, o in outcomes.items()},
         "event_study_vcov": _event_vcov(fit),
     }
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="cs",
         control=control,
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=overall,
         group_time=gt,
         event_study=tables["dynamic"],

@@ -22,24 +22,58 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError
-from evaluation.estimators._fe import linear_problem, ols
+from evaluation.estimators._covariates import check_fe_covariates
+from evaluation.estimators._fe import SINGULAR_MESSAGE, linear_problem, ols, two_way_problem
 from evaluation.estimators.twfe import (
     STAGGERED_WARNING,
     _check_outcome,
     _covariate_matrix,
     _run_inference,
 )
-from evaluation.inference.base import InferenceSettings, LinearProblem
+from evaluation.inference._dist import f_sf
+from evaluation.inference.base import InferenceOutcome, InferenceSettings, LinearProblem
 from evaluation.panel import Panel
 from evaluation.results import DidResult, Estimate
 
-__all__ = ["event_time_design", "fit_event_study"]
+__all__ = ["event_time_design", "fit_event_study", "relative_time"]
 
 _ES_INFERENCE = ("cr1", "cr3", "wild")
+
+
+def relative_time(panel: Panel) -> tuple[np.ndarray, int]:
+    """Row-wise event time counted in the panel's own time steps, and the step.
+
+    The step is the greatest common divisor of the gaps between the panel's periods (1 for
+    monthly, quarterly or financial-year labels and for consecutive years; 5 for years in
+    five-year steps), so event time -1 is the period one step before go-live. Never-treated
+    rows get NaN.
+
+    Raises
+    ------
+    ConfigError
+        A cohort that does not fall on the panel's time grid (e.g. 2003 with periods every five
+        years from 2000): its event times would not be whole steps.
+    """
+    times = panel.times.astype(np.int64)
+    step = int(np.gcd.reduce(np.diff(times))) if len(times) > 1 else 1
+    cohorts = panel.cohorts
+    off = [c for c in cohorts if (int(c) - int(times[0])) % step]
+    if off:
+        raise ConfigError(
+            f"cohort(s) {[panel.time_label(c) for c in off]} fall between the panel's periods, "
+            f"which are {step} time units apart from {panel.time_label(times[0])}: event time is "
+            "counted in the panel's steps, so every go-live must be one of the steps"
+        )
+    e = panel.event_time
+    return np.where(np.isfinite(e), e / step, np.nan), step
 
 
 def event_time_design(
@@ -55,7 +89,7 @@ def event_time_design(
     ``dummies`` has one column per event time in ``event_times`` (the reference omitted), rows
     for the kept unit-periods ``keep`` (a boolean mask over panel rows).
     """
-    e = panel.event_time  # NaN for never treated
+    e, step = relative_time(panel)  # NaN for never treated
     treated_rows = np.isfinite(e)
     if not treated_rows.any():
         raise EstimationError("no treated unit-periods")
@@ -76,11 +110,19 @@ def event_time_design(
         keep = ~treated_rows | ((e >= lo) & (e <= hi))
     times = [t for t in range(lo, hi + 1) if t != reference]
     present = set(np.unique(ee[keep & treated_rows]).astype(int).tolist())
+    if reference not in present:
+        raise ConfigError(
+            f"the reference event time {reference} is not observed for any treated unit "
+            f"(event times are counted in the panel's steps of {step} time unit(s); observed: "
+            f"{sorted(present)[:12]}): choose an observed reference period"
+        )
     times = [t for t in times if t in present]
     dummies = np.zeros((int(keep.sum()), len(times)))
     ek = ee[keep]
-    for j, t in enumerate(times):
-        dummies[:, j] = (ek == t).astype(float)
+    column = {t: j for j, t in enumerate(times)}
+    rows = np.flatnonzero(np.isfinite(ek))
+    cols = np.array([column.get(int(v), -1) for v in ek[rows]], dtype=np.int64)
+    dummies[rows[cols >= 0], cols[cols >= 0]] = 1.0
     return dummies, times, keep
 
 
@@ -106,7 +148,8 @@ def fit_event_study(
         Outcome column.
     leads, lags
         Window ``[-leads, lags]`` of event times (periods relative to the first treated
-        period); ``None`` uses the full observed range.
+        period, counted in the panel's own steps: see :func:`relative_time`); ``None`` uses the
+        full observed range.
     reference
         Omitted event time (default -1, the period before treatment).
     bin_endpoints
@@ -142,23 +185,31 @@ def fit_event_study(
     y = y_all[keep]
     unit = np.unique(panel.unit_index[keep], return_inverse=True)[1]
     time = np.unique(panel.time_index[keep], return_inverse=True)[1]
+    check_fe_covariates(w, covariates, unit, time, estimator="event_study")
     X = np.column_stack([dummies, w])
     k_e = len(times)
     names = [f"e{t}" for t in times]
-    lp = linear_problem(y, X, unit, time, names=names, targets=range(k_e))
-    beta = ols(lp.y, lp.X)[:k_e]
-
     name = inference or recommended_inference(panel, "event_study")
     if name == "ri" and inference is None:
         name = "wild"
-    out = _run_inference(name, [lp], settings, "event_study", _ES_INFERENCE)
-
     post = [j for j, t in enumerate(times) if t >= 0]
     if not post:
         raise EstimationError("no post-treatment event times in the window")
-    overall_lp = _average_problem(lp, post)
-    overall_beta = float(ols(overall_lp.y, overall_lp.X)[0])
-    overall_out = _run_inference(name, [overall_lp], settings, "event_study", _ES_INFERENCE)
+    vcov: np.ndarray | None = None
+    if name == "cr1":
+        # both sets of effects partialled out (exact within transformation or direct solve):
+        # one small solve and one covariance for the coefficients, their average, the pre-trend
+        # test and the covariance handed to sensitivity analysis
+        lp = two_way_problem(y, X, unit, time, names=names, targets=range(k_e))
+        gram = _gram(np.asarray(lp.X), dummies, w)
+        beta, out, overall_beta, overall_out, vcov = _cr1_all(lp, k_e, post, settings.level, gram)
+    else:
+        lp = linear_problem(y, X, unit, time, names=names, targets=range(k_e))
+        beta = ols(lp.y, lp.X)[:k_e]
+        out = _run_inference(name, [lp], settings, "event_study", _ES_INFERENCE)
+        overall_lp = _average_problem(lp, post)
+        overall_beta = float(ols(overall_lp.y, overall_lp.X)[0])
+        overall_out = _run_inference(name, [overall_lp], settings, "event_study", _ES_INFERENCE)
 
     rows = pd.DataFrame(
         {
@@ -182,7 +233,7 @@ def fit_event_study(
     table["p_value"] = table["event_time"].map(dict(zip(times, out.p_value, strict=True)))
 
     leads_idx = [j for j, t in enumerate(times) if t < 0]
-    pretrend = _pretrend(lp, leads_idx, name, settings) if leads_idx else None
+    pretrend = _pretrend(lp, leads_idx, name, settings, vcov, beta) if leads_idx else None
     warnings = list(design_warnings(panel, name, "event_study"))
     if len(panel.cohorts) > 1:
         warnings.append(STAGGERED_WARNING)
@@ -191,17 +242,19 @@ def fit_event_study(
         "reference": reference,
         "window": [min(*times, reference), max(*times, reference)],
         "bin_endpoints": bin_endpoints,
+        "time_step": relative_time(panel)[1],
         "overall": "average of post-treatment event-time coefficients",
         "inference": dict(out.info),
-        "event_study_vcov": _event_vcov(lp, k_e, times, name),
+        "event_study_vcov": _event_vcov(lp, k_e, times, name, vcov),
     }
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="event_study",
         control="never",
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=Estimate(
             estimate=overall_beta,
             se=float(overall_out.se[0]),
@@ -217,14 +270,62 @@ def fit_event_study(
     )
 
 
-def _event_vcov(lp: LinearProblem, k_e: int, times: list[int], name: str) -> dict[str, object]:
+def _gram(Xd: np.ndarray, dummies: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``X'MX`` as ``X'(MX)`` with the raw, sparse event-time dummies: O(n k) not O(n k^2).
+
+    ``Xd = M [dummies, w]`` (two-way demeaned); each row has at most one dummy equal to 1, so
+    the dummy rows of the product are sums of rows of ``Xd`` by event time.
+    """
+    from evaluation.estimators._fe import group_sums
+
+    k_e = dummies.shape[1]
+    rows = np.flatnonzero(dummies.any(axis=1))
+    codes = np.argmax(dummies[rows], axis=1)
+    top = group_sums(Xd[rows], codes, k_e)
+    gram = np.vstack([top, w.T @ Xd])
+    return (gram + gram.T) / 2.0
+
+
+def _cr1_all(
+    lp: LinearProblem, k_e: int, post: list[int], level: float, gram: np.ndarray | None = None
+) -> tuple[np.ndarray, InferenceOutcome, float, InferenceOutcome, np.ndarray]:
+    """CR1 for the coefficients and for their post-period average, from one covariance.
+
+    The average ``a'beta`` has CR1 variance ``a'Va``: the same as the coefficient of the
+    reparametrised regression (:func:`_average_problem`), an invertible linear transformation
+    of the regressors with the same residuals and ``k``.
+    """
+    from evaluation.inference.cluster import cr1_factor, cr1_vcov, is_singular, t_inference
+
+    if gram is not None and gram.shape[0] and is_singular(gram):
+        raise EstimationError(SINGULAR_MESSAGE)
+    full, vcov = cr1_vcov(lp, gram)
+    g = len(np.unique(lp.clusters))
+    info = {"df": g - 1, "n_clusters": g, "ssc": cr1_factor(lp)}
+    se = np.sqrt(np.diag(vcov)[:k_e])
+    lo, hi, p = t_inference(full[:k_e], se, g - 1, level)
+    out = InferenceOutcome("cr1", se, lo, hi, p, info=dict(info))
+    a = np.zeros(len(full))
+    a[post] = 1.0 / len(post)
+    avg = float(a @ full)
+    avg_se = np.array([np.sqrt(float(a @ vcov @ a))])
+    lo1, hi1, p1 = t_inference(np.array([avg]), avg_se, g - 1, level)
+    avg_out = InferenceOutcome("cr1", avg_se, lo1, hi1, p1, info=dict(info))
+    return full[:k_e], out, avg, avg_out, vcov
+
+
+def _event_vcov(
+    lp: LinearProblem, k_e: int, times: list[int], name: str, vcov: np.ndarray | None = None
+) -> dict[str, object]:
     """Covariance of the event-time coefficients: CR3 for ``"cr3"``, otherwise CR1.
 
     Used by sensitivity analysis (:func:`evaluation.sensitivity.honest.honest_bounds`).
     """
     from evaluation.inference.cluster import cr1_vcov, cr3_vcov, jackknife_estimates
 
-    if name == "cr3":
+    if vcov is not None:
+        pass
+    elif name == "cr3":
         vcov = cr3_vcov(jackknife_estimates(lp))
     else:
         vcov = cr1_vcov(lp)[1]
@@ -270,9 +371,17 @@ def _pretrend_not_computable(q: int, g: int, name: str) -> dict[str, object]:
 
 
 def _pretrend(
-    lp: LinearProblem, leads_idx: list[int], name: str, settings: InferenceSettings
+    lp: LinearProblem,
+    leads_idx: list[int],
+    name: str,
+    settings: InferenceSettings,
+    vcov_cr1: np.ndarray | None = None,
+    beta_cr1: np.ndarray | None = None,
 ) -> dict[str, object]:
-    """Joint Wald test that the lead coefficients are zero."""
+    """Joint Wald test that the lead coefficients are zero.
+
+    ``vcov_cr1`` and ``beta_cr1``: the CR1 covariance and the coefficients, if already computed.
+    """
     from evaluation.inference.cluster import cr1_vcov, cr3_vcov, jackknife_estimates
 
     g = len(np.unique(lp.clusters))
@@ -288,7 +397,10 @@ def _pretrend(
         except np.linalg.LinAlgError:
             return _pretrend_not_computable(q, g, name)
         return {**res, "vcov": "cr1", "test": "wild cluster restricted bootstrap Wald"}
-    beta, v1 = cr1_vcov(lp)
+    if vcov_cr1 is not None and beta_cr1 is not None:
+        beta, v1 = beta_cr1, vcov_cr1
+    else:
+        beta, v1 = cr1_vcov(lp)
     if name == "cr3":
         vcov = cr3_vcov(jackknife_estimates(lp))
     else:
@@ -298,7 +410,7 @@ def _pretrend(
         stat = float(b @ np.linalg.solve(vcov[np.ix_(leads_idx, leads_idx)], b))
     except np.linalg.LinAlgError:
         return _pretrend_not_computable(q, g, name)
-    p = float(stats.f.sf(stat / q, q, g - 1))
+    p = f_sf(stat / q, q, g - 1)
     return {
         "statistic": stat,
         "df": q,

@@ -43,7 +43,12 @@ Inference
   the event-study coefficients.
 * ``"cr3"``: the cluster (unit) jackknife, refitting the whole estimator with each unit left out
   (:class:`~evaluation.inference.base.RefitProblem`); CR3 = (G-1)/G * sum of squared deviations of
-  the leave-one-out estimates.
+  the leave-one-out estimates. When leaving a unit out disconnects the untreated force-periods
+  (a treated observation's unit and period no longer linked through untreated observations),
+  the imputed outcomes, and so that leave-one-out estimate, are not identified: the jackknife
+  variance is then undefined and an :class:`~evaluation.errors.EstimationError` names the unit
+  (exit code 2). Skipping the unit instead would drop exactly the unit the estimate leans on
+  most and understate the variance; ``"cr1"`` or ``"ri"`` remain available.
 * ``"ri"``: randomization inference reassigning the unit cohort vector. The estimator is linear
   in the outcome, and the fixed-effects fit on the untreated cells of every assignment is solved
   *exactly and at once* for all B assignments: the unit effects are eliminated and the period
@@ -61,8 +66,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError, check_option
+from evaluation.estimators._covariates import check_fe_covariates
 from evaluation.inference.base import (
     InferenceMethod,
     InferenceOutcome,
@@ -706,6 +717,7 @@ def fit_imputation(
     y = panel.data[outcome].to_numpy(dtype=float)
     Y = layout.wide(y)
     cohorts = panel.unit_cohorts.to_numpy(dtype=float)
+    _check_covariates(panel)
     _check_identified(panel, layout, Y, cohorts)
     est, diag = _targets(layout, Y, cohorts[None, :])
     estimates = est[0]
@@ -716,7 +728,20 @@ def fit_imputation(
 
     def refit(keep_units: np.ndarray) -> np.ndarray:
         keep = np.isin(panel.units, np.asarray(keep_units)).astype(float)
-        return _targets(layout, Y, cohorts[None, :], keep=keep)[0][0]
+        kept = set(np.asarray(keep_units).tolist())
+        left_out = [u for u in panel.units.tolist() if u not in kept]
+        message = (
+            f"the CR3 jackknife is undefined: without unit(s) {left_out} the untreated "
+            "force-periods no longer link every treated observation's unit and period, so the "
+            "imputation estimate is not identified with that unit left out. Use "
+            "inference='cr1' (Borusyak-Jaravel-Spiess variance) or 'ri'"
+        )
+        if _disconnected(layout, cohorts, keep):
+            raise EstimationError(message)
+        try:
+            return _targets(layout, Y, cohorts[None, :], keep=keep)[0][0]
+        except np.linalg.LinAlgError as exc:
+            raise EstimationError(message) from exc
 
     problems: list[InfluenceProblem | RefitProblem | PermutationProblem] = [
         RefitProblem(estimates=estimates, units=panel.units, refit=refit, names=names),
@@ -789,8 +814,52 @@ def _infer_by_block(
     return InferenceOutcome(method.name, se, lo, hi, p, bl, bh, info)
 
 
+def _disconnected(layout: _Layout, cohorts: np.ndarray, keep: np.ndarray | None = None) -> bool:
+    """Whether a treated cell's unit and period lie in different parts of the untreated cells.
+
+    The unit and period effects are identified up to one constant per connected component of
+    the bipartite graph whose edges are the fitting (untreated) cells; ``alpha_i + lambda_t``
+    of a treated cell is identified only when unit ``i`` and period ``t`` are in the same
+    component. Cells whose unit or period has no fitting cell at all are left to the ``bad``
+    diagnostic of :func:`_targets`.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    obs = layout.observed if keep is None else layout.observed & (keep[:, None] > 0)
+    post = layout.times[None, :].astype(float) >= cohorts[:, None]
+    W, Tr = obs & ~post, obs & post
+    N, T = W.shape
+    i, t = np.nonzero(W)
+    graph = coo_matrix((np.ones(len(i)), (i, N + t)), shape=(N + T, N + T))
+    _, labels = connected_components(graph, directed=False)
+    ti, tt = np.nonzero(Tr & W.any(axis=1)[:, None] & W.any(axis=0)[None, :])
+    return bool(np.any(labels[ti] != labels[N + tt]))
+
+
+def _check_covariates(panel: Panel) -> None:
+    """Refuse covariates the fixed effects absorb on the untreated observations (up front)."""
+    if not panel.covariates:
+        return
+    untreated = panel.treated == 0
+    values = panel.data.loc[untreated, list(panel.covariates)].to_numpy(dtype=float)
+    try:
+        check_fe_covariates(
+            values,
+            panel.covariates,
+            panel.unit_index[untreated],
+            panel.time_index[untreated],
+            estimator="imputation",
+            sample="the untreated observations",
+        )
+    except EstimationError:  # disconnected untreated rows: _check_identified explains
+        return
+
+
 def _check_identified(panel: Panel, layout: _Layout, Y: np.ndarray, cohorts: np.ndarray) -> None:
     try:
+        if _disconnected(layout, cohorts):
+            raise np.linalg.LinAlgError("disconnected untreated cells")
         _check_identified_inner(panel, layout, Y, cohorts)
     except np.linalg.LinAlgError as exc:
         raise EstimationError(
@@ -906,13 +975,14 @@ def _result(
         )
     if k:
         info["pretrend_p_values"] = inf.p_value[1 + h + c :].tolist()
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="imputation",
         control="notyet",
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=overall,
         group_time=gt,
         event_study=es,

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation.design import design_warnings
+from evaluation.design import design_warnings, n_effectively_treated, reclassified_units
 from evaluation.errors import ConfigError, EstimationError, check_option
 from evaluation.inference.base import InferenceSettings
 from evaluation.inference.randomization import (
@@ -569,13 +569,14 @@ def _result(
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=overall,
         group_time=gt,
         event_study=es,
         aggregations={"cohort": by_cohort},
         warnings=tuple(warnings),
         info={
+            "reclassified_units": list(reclassified_units(panel)),
             "weights": weights_info,
             "placebo_estimates": placebo[:, 0],
             "placebo_exact": exact,

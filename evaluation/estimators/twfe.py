@@ -1,7 +1,9 @@
 """Two-way fixed effects DiD: the canonical 2x2 and the static TWFE regression.
 
 ``fit_twfe`` regresses the outcome on the treatment indicator ``D = 1[t >= cohort]`` with unit
-and time effects (linearmodels ``PanelOLS(entity_effects=True, time_effects=True)``). Under
+and time effects, both partialled out exactly (the within transformation when the panel is
+balanced, a direct solve otherwise) before a small least-squares solve; the tests check it
+against linearmodels ``PanelOLS(entity_effects=True, time_effects=True)`` to 1e-8. Under
 staggered adoption with effects that change over time this coefficient is not an average
 treatment effect (Goodman-Bacon 2021): it is kept as a diagnostic, with the Goodman-Bacon
 decomposition attached. ``fit_did2x2`` is the canonical two-group, two-period DiD.
@@ -22,9 +24,21 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.design import design_warnings, recommended_inference
+from evaluation.design import (
+    design_warnings,
+    n_effectively_treated,
+    reclassified_units,
+    recommended_inference,
+)
 from evaluation.errors import ConfigError, EstimationError, check_option
-from evaluation.estimators._fe import StaggeredTwfe, linear_problem, ols, two_way_demean
+from evaluation.estimators._covariates import check_fe_covariates
+from evaluation.estimators._fe import (
+    StaggeredTwfe,
+    linear_problem,
+    ols,
+    two_way_demean,
+    two_way_problem,
+)
 from evaluation.inference.base import (
     INFERENCE_METHODS,
     InferenceOutcome,
@@ -154,29 +168,6 @@ def _estimate(beta: float, out: InferenceOutcome, level: float) -> Estimate:
     )
 
 
-def _linearmodels_fit(panel: Panel, y: np.ndarray, X: np.ndarray, names: list[str]) -> dict:
-    """Fit with linearmodels PanelOLS (two-way effects, clustered by unit)."""
-    from linearmodels.panel import PanelOLS
-
-    index = pd.MultiIndex.from_arrays(
-        [panel.unit_index, panel.data["time"].to_numpy()], names=["unit", "time"]
-    )
-    exog = pd.DataFrame(X, index=index, columns=names)
-    model = PanelOLS(
-        pd.Series(y, index=index, name="y"), exog, entity_effects=True, time_effects=True
-    )
-    try:
-        res = model.fit(cov_type="clustered", cluster_entity=True)
-    except ValueError as exc:  # e.g. no residual degrees of freedom
-        raise EstimationError(
-            f"the two-way fixed effects regression cannot be fitted: {exc}"
-        ) from exc
-    return {
-        "coef": float(res.params.iloc[0]),
-        "se_clustered": float(res.std_errors.iloc[0]),
-    }
-
-
 # ---------------------------------------------------------------------------- TWFE
 def fit_twfe(
     panel: Panel,
@@ -210,7 +201,7 @@ def fit_twfe(
     -------
     DidResult
         ``method="twfe"``; ``overall`` the TWFE coefficient; ``bacon`` the decomposition;
-        ``info["linearmodels"]`` PanelOLS's coefficient and its own clustered SE.
+        ``info["inference"]`` the inference details.
 
     Notes
     -----
@@ -222,41 +213,46 @@ def fit_twfe(
     y = _check_outcome(panel, outcome)
     covariates = tuple(covariates)
     d = panel.treated
-    X = np.column_stack([d, _covariate_matrix(panel, covariates)])
-    names = ["D", *covariates]
+    cov = _covariate_matrix(panel, covariates)
     unit, time = panel.unit_index, panel.time_index
-    lp = linear_problem(y, X, unit, time, names=["D"], targets=[0])
-    beta = float(ols(lp.y, lp.X)[0])
-    lm = _linearmodels_fit(panel, y, X, names)
-    if abs(lm["coef"] - beta) > 1e-8 * max(1.0, abs(beta)):
-        raise EstimationError(
-            f"internal check failed: PanelOLS gives {lm['coef']!r}, the FWL solve {beta!r}"
-        )
+    check_fe_covariates(cov, covariates, unit, time, estimator="twfe")
+    X = np.column_stack([d, cov])
+    # both sets of effects partialled out: the exact within transformation (balanced) or a
+    # direct solve (unbalanced), then a k x k system
+    compact = two_way_problem(y, X, unit, time, names=["D"], targets=[0])
+    beta = float(ols(compact.y, compact.X)[0])
     name = inference or recommended_inference(panel, "twfe")
-    problems: list[Problem] = [
-        lp,
-        RefitProblem(
-            estimates=np.array([beta]),
-            units=panel.units,
-            refit=_refit_function(panel, y, X, [0]),
-            names=["D"],
-        ),
-        PermutationProblem(
-            statistic=twfe_statistic(panel, covariates),
-            y=y,
-            treated=d,
-            cohorts=panel.unit_cohorts.to_numpy(dtype=float),
-            names=["D"],
-        ),
-    ]
-    # CR3 of the full two-way model: the closed form on the LinearProblem is exact (unit
-    # effects are nested in clusters, time effects are regressors).
+    problems: list[Problem]
+    if name in ("cr3", "wild"):
+        # CR3 of the full two-way model: the closed form on the LinearProblem is exact (unit
+        # effects are nested in clusters, time effects are regressors); so is the wild bootstrap
+        problems = [
+            linear_problem(y, X, unit, time, names=["D"], targets=[0]),
+            RefitProblem(
+                estimates=np.array([beta]),
+                units=panel.units,
+                refit=_refit_function(panel, y, X, [0]),
+                names=["D"],
+            ),
+        ]
+    elif name == "ri":
+        problems = [
+            PermutationProblem(
+                statistic=twfe_statistic(panel, covariates),
+                y=y,
+                treated=d,
+                cohorts=panel.unit_cohorts.to_numpy(dtype=float),
+                names=["D"],
+            )
+        ]
+    else:  # CR1: by Frisch-Waugh-Lovell the compact problem gives the full model's covariance
+        problems = [compact]
     out = _run_inference(name, problems, settings, "twfe")
     warnings = list(design_warnings(panel, name, "twfe"))
     if len(panel.cohorts) > 1:
         warnings.append(STAGGERED_WARNING)
     table = None
-    info: dict[str, object] = {"linearmodels": lm, "inference": dict(out.info)}
+    info: dict[str, object] = {"inference": dict(out.info)}
     if bacon:
         from evaluation.estimators.bacon import bacon_summary, goodman_bacon
 
@@ -269,13 +265,14 @@ def fit_twfe(
         else:
             table = goodman_bacon(panel, outcome)
             info["bacon_summary"] = bacon_summary(table)
+    info["reclassified_units"] = list(reclassified_units(panel))
     return DidResult(
         method="twfe",
         control=None,
         outcome=outcome,
         n_units=panel.n_units,
         n_periods=panel.n_periods,
-        n_treated_units=panel.n_treated_units,
+        n_treated_units=n_effectively_treated(panel),
         overall=_estimate(beta, out, settings.level),
         bacon=table,
         warnings=tuple(warnings),

@@ -118,6 +118,11 @@ class LinearProblem:
     absorbed_nested
         Whether the absorbed effects are nested in clusters (unit effects with clustering by
         unit): then, as in Stata and fixest, they are not counted in the CR1 factor.
+    df_extra
+        Further absorbed parameters that are *not* nested in the clusters (e.g. the ``T - 1``
+        period effects when ``X`` and ``y`` are two-way demeaned): always counted in ``k``.
+        By Frisch-Waugh-Lovell, the CR1 covariance of the remaining coefficients is then the
+        same as with those effects as explicit regressors.
     """
 
     y: np.ndarray
@@ -127,6 +132,7 @@ class LinearProblem:
     names: Sequence[str]
     df_absorbed: int = 0
     absorbed_nested: bool = True
+    df_extra: int = 0
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from evaluation.errors import EstimationError
+from evaluation.inference._dist import t_ppf, t_sf
 from evaluation.inference.base import (
     InferenceOutcome,
     InferenceSettings,
@@ -64,8 +64,12 @@ def is_singular(xtx: np.ndarray, tol: float = 1e-11) -> bool:
     return bool(np.min(np.diag(chol)) ** 2 < tol)
 
 
-def ols_fit(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ols_fit(
+    problem: LinearProblem, gram: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(beta, (X'X)^-1, residuals)`` of the problem's regression.
+
+    ``gram`` is ``X'X`` when the caller has it more cheaply (e.g. from sparse regressors).
 
     Raises
     ------
@@ -74,7 +78,7 @@ def ols_fit(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """
     X = np.asarray(problem.X, dtype=float)
     y = np.asarray(problem.y, dtype=float)
-    xtx = X.T @ X
+    xtx = X.T @ X if gram is None else np.asarray(gram, dtype=float)
     if is_singular(xtx):
         raise EstimationError("the regression is singular (collinear regressors)")
     bread = np.linalg.inv(xtx)
@@ -85,6 +89,7 @@ def ols_fit(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def cr1_factor(problem: LinearProblem) -> float:
     """Return the CR1 small-sample factor ``G/(G-1) * (n-1)/(n-k)`` (see module notes)."""
     n, k = problem.X.shape
+    k += problem.df_extra
     if not problem.absorbed_nested:
         k += problem.df_absorbed
     elif problem.df_absorbed > 0:
@@ -98,14 +103,25 @@ def cr1_factor(problem: LinearProblem) -> float:
 def _cluster_sums(values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     """Sum rows of ``values`` (n, m) within clusters: returns (G, m) in sorted cluster order."""
     _, codes = np.unique(clusters, return_inverse=True)
-    indicator = np.zeros((int(codes.max()) + 1, len(codes)))
-    indicator[codes, np.arange(len(codes))] = 1.0
-    return indicator @ values
+    values = np.asarray(values, dtype=float)
+    g = int(codes.max()) + 1
+    if len(codes) and bool(np.all(codes[1:] >= codes[:-1])):  # rows grouped by cluster
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        return np.add.reduceat(values, starts, axis=0)
+    out = np.empty((g, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=g)
+    return out
 
 
-def cr1_vcov(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(beta, V)``: all coefficients and their CR1 covariance matrix (k x k)."""
-    beta, bread, resid = ols_fit(problem)
+def cr1_vcov(
+    problem: LinearProblem, gram: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(beta, V)``: all coefficients and their CR1 covariance matrix (k x k).
+
+    ``gram``: ``X'X`` if already known (see :func:`ols_fit`).
+    """
+    beta, bread, resid = ols_fit(problem, gram)
     scores = _cluster_sums(np.asarray(problem.X) * resid[:, None], problem.clusters)
     vcov = cr1_factor(problem) * bread @ (scores.T @ scores) @ bread
     return beta, vcov
@@ -155,9 +171,9 @@ def t_inference(
     """Return ``(ci_low, ci_high, p_value)`` from the t distribution with ``df`` degrees."""
     est = np.asarray(estimates, dtype=float)
     se = np.asarray(se, dtype=float)
-    q = stats.t.ppf(0.5 + level / 2, df)
+    q = t_ppf(0.5 + level / 2, df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = 2 * stats.t.sf(np.abs(est / se), df)
+        p = 2 * t_sf(np.abs(est / se), df)
     return est - q * se, est + q * se, p
 
 

@@ -12,9 +12,10 @@ cluster, applied to cluster sums of ``psi``). This is R ``did``'s ``mboot``:
   draws of ``max_j |draw_j| / se_j``: they cover all k estimates jointly (event studies,
   group-time effects).
 
-Weights are Mammen's two-point distribution (R ``did``'s choice) or Rademacher, Webb's six-point
-or standard normal, from ``InferenceSettings.weights``. Draws are computed as a (B x n) weight
-matrix times the (n x k) influence matrix, in chunks of bounded memory.
+Weights are Rademacher (+/-1, the default everywhere: what R ``did`` draws in
+``BMisc::multiplier_bootstrap`` and what ``csdid`` draws), Mammen's two-point distribution,
+Webb's six-point or standard normal, from ``InferenceSettings.weights``. Draws are computed as a
+(B x n) weight matrix times the (n x k) influence matrix, in chunks of bounded memory.
 
 :func:`analytic_from_influence` gives the analytic counterpart: ``se = sqrt(sum psi^2) / n``
 (R ``did``'s convention, no small-sample factor), with cluster sums of ``psi`` when clusters are
@@ -27,9 +28,9 @@ import math
 from typing import ClassVar
 
 import numpy as np
-from scipy.stats import norm
 
 from evaluation.errors import ConfigError
+from evaluation.inference._dist import norm_ppf, norm_sf
 from evaluation.inference.base import (
     InferenceOutcome,
     InferenceSettings,
@@ -45,7 +46,7 @@ __all__ = [
     "multiplier_weights",
 ]
 
-_IQR_NORMAL = float(norm.ppf(0.75) - norm.ppf(0.25))
+_IQR_NORMAL = float(norm_ppf(0.75) - norm_ppf(0.25))
 _DEGENERATE = math.sqrt(np.finfo(float).eps) * 10  # R did: se below this is reported as NA
 _CHUNK_BYTES = 64 * 2**20
 
@@ -104,7 +105,7 @@ def bootstrap_draws(
     reps: int,
     rng: np.random.Generator,
     *,
-    weights: str = "mammen",
+    weights: str = "rademacher",
     clusters: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return multiplier-bootstrap draws of ``estimate* - estimate``, shape (reps, k).
@@ -143,9 +144,9 @@ def _normal_outcome(
     info: dict[str, object],
     band_crit: float | None = None,
 ) -> InferenceOutcome:
-    z = float(norm.ppf(0.5 + level / 2.0))
+    z = float(norm_ppf(0.5 + level / 2.0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2.0 * norm.sf(np.abs(estimates / se))
+        p = 2.0 * norm_sf(np.abs(estimates / se))
     band_low = band_high = None
     if band_crit is not None:
         band_low, band_high = estimates - band_crit * se, estimates + band_crit * se

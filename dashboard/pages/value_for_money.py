@@ -1,0 +1,416 @@
+"""Value for money: what if the discount rate, a unit value or the rollout were different."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, State, html, no_update
+
+from dashboard import components as c
+from dashboard import figures, ids
+from dashboard.services import (
+    SCENARIOS,
+    VfmInputs,
+    appraise_what_if,
+    load_frames,
+    vfm_defaults,
+)
+
+__all__ = ["PATH", "TITLE", "headline", "layout", "parse_inputs", "register", "uncertainty"]
+
+PATH = "/value-for-money"
+TITLE = "Value for money"
+
+_CONTROLS = (
+    ids.VFM.DISCOUNT,
+    ids.VFM.OB_PILOT,
+    ids.VFM.OB_ROLLOUT,
+    ids.VFM.EXAM_PRICE,
+    ids.VFM.HOUR_COST,
+    ids.VFM.HOUR_SHARE,
+    ids.VFM.PERIOD,
+    ids.VFM.SCENARIO,
+    ids.VFM.ROLLOUT_FORCES,
+    ids.VFM.ROLLOUT_START,
+)
+_OB = [("lower", "Lower bound"), ("upper", "Upper bound"), ("none", "None")]
+
+
+def _next_years(last: str, n: int = 4) -> list[str]:
+    start = int(str(last)[:4])
+    return [f"{y}-{str(y + 1)[-2:]}" for y in range(start + 1, start + 1 + n)]
+
+
+def layout(ctx: Any, dataset: Any) -> Any:
+    """Return the value-for-money page with the parameter set's values in the controls."""
+    d = vfm_defaults()
+    ledger = load_frames(ctx.store, dataset.token).ledger
+    years = _next_years(str(ledger["financial_year"].max()))
+    starts = [("after-ledger", f"The year after the last outturn ({years[0]})")] + [
+        (y, y) for y in years[1:]
+    ]
+    controls = html.Div(
+        [
+            html.Div(
+                [
+                    c.number_field(
+                        ids.VFM.DISCOUNT,
+                        "Discount rate, years 1 to 30 (%)",
+                        round(100 * d.discount_rate, 4),
+                        min=0,
+                        max=20,
+                        hint="Green Book: 3.5%",
+                    ),
+                    c.select_field(
+                        ids.VFM.OB_PILOT,
+                        "Optimism bias on the pilots' forecast costs",
+                        _OB,
+                        d.ob_pilot,
+                    ),
+                    c.select_field(
+                        ids.VFM.OB_ROLLOUT,
+                        "Optimism bias on the national rollout",
+                        _OB,
+                        d.ob_rollout,
+                    ),
+                    c.number_field(
+                        ids.VFM.PERIOD,
+                        "Appraisal period (years)",
+                        d.period_years,
+                        step=1,
+                        min=1,
+                        max=60,
+                        width=4,
+                    ),
+                    c.select_field(
+                        ids.VFM.SCENARIO,
+                        "Effect scenario",
+                        [
+                            ("central", "Central estimates"),
+                            ("low", "Low: effects 1.28 standard errors less beneficial"),
+                            ("high", "High: effects 1.28 standard errors more beneficial"),
+                        ],
+                        d.scenario,
+                    ),
+                ],
+                className="govuk-grid-column-one-half",
+            ),
+            html.Div(
+                [
+                    c.number_field(
+                        ids.VFM.EXAM_PRICE,
+                        "Price of an outsourced examination (£, 2024-25 prices)",
+                        d.exam_price,
+                        min=0,
+                    ),
+                    c.number_field(
+                        ids.VFM.HOUR_COST,
+                        "Officer hour, sergeant and below (£, 2014-15 prices)",
+                        d.hour_cost,
+                        min=0,
+                    ),
+                    c.number_field(
+                        ids.VFM.HOUR_SHARE,
+                        "Share of an hour's cost valued when released (0 to 1)",
+                        d.hour_share,
+                        min=0,
+                        max=1,
+                    ),
+                    c.select_field(
+                        ids.VFM.ROLLOUT_FORCES,
+                        "Rollout to",
+                        [
+                            ("all", "All 43 forces"),
+                            ("non-pilot", "The forces without a pilot team"),
+                        ],
+                        d.rollout_forces,
+                    ),
+                    c.select_field(
+                        ids.VFM.ROLLOUT_START, "Rollout starts in", starts, d.rollout_start
+                    ),
+                ],
+                className="govuk-grid-column-one-half",
+            ),
+        ],
+        className="govuk-grid-row",
+    )
+    return html.Div(
+        [
+            c.heading("Value for money", 1, "xl"),
+            html.P(
+                "Change an assumption and the appraisal is recomputed with the Green Book rules "
+                "of the library. The headline and the year-by-year figures update at once; the "
+                "sensitivity and Monte Carlo analysis follow in the background.",
+                className="govuk-body-l",
+            ),
+            html.Form(controls, className="pf-form", **{"aria-label": "What-if assumptions"}),
+            html.Div(id=ids.VFM.ERROR),
+            html.Div(id=ids.VFM.HEADLINE, **{"aria-live": "polite"}),
+            c.heading("Uncertainty", 2, "l"),
+            c.progress_panel(
+                ids.VFM.PROGRESS,
+                ids.VFM.STATUS,
+                ids.VFM.CANCEL_MC,
+                "Progress of the uncertainty analysis",
+            ),
+            html.Div(id=ids.VFM.UNCERTAINTY),
+        ]
+    )
+
+
+def parse_inputs(values: tuple[Any, ...]) -> tuple[VfmInputs | None, list[str]]:
+    """Turn the controls' values into :class:`VfmInputs`, or return what is wrong."""
+    d = vfm_defaults()
+    (rate, ob_p, ob_r, price, hour, share, period, scenario, forces, start) = values
+    errors = []
+
+    def num(v: Any, label: str, lo: float, hi: float | None = None) -> float:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            errors.append(f"{label}: enter a number")
+            return float("nan")
+        if x < lo or (hi is not None and x > hi):
+            errors.append(
+                f"{label}: enter a number from {lo:g}"
+                + (f" to {hi:g}" if hi is not None else " up")
+            )
+        return x
+
+    r = num(rate, "Discount rate", 0, 20)
+    pr = num(price, "Price of an outsourced examination", 0)
+    hc = num(hour, "Officer hour", 0)
+    sh = num(share, "Share of an hour's cost", 0, 1)
+    pe = num(period, "Appraisal period", 1, 60)
+    if pe == pe and pe != int(pe):
+        errors.append("Appraisal period: enter a whole number of years")
+    for label, v, allowed in (
+        ("Optimism bias (pilots)", ob_p, ("lower", "upper", "none")),
+        ("Optimism bias (rollout)", ob_r, ("lower", "upper", "none")),
+        ("Effect scenario", scenario, SCENARIOS),
+        ("Rollout to", forces, ("all", "non-pilot")),
+    ):
+        if v not in allowed:
+            errors.append(f"{label}: choose one of {', '.join(allowed)}")
+    if not (start == "after-ledger" or (isinstance(start, str) and len(start) == 7)):
+        errors.append("Rollout starts in: choose a financial year")
+    if errors:
+        return None, errors
+    return (
+        replace(
+            d,
+            discount_rate=r / 100,
+            ob_pilot=ob_p,
+            ob_rollout=ob_r,
+            exam_price=pr,
+            hour_cost=hc,
+            hour_share=sh,
+            period_years=int(pe),
+            scenario=scenario,
+            rollout_forces=forces,
+            rollout_start=start,
+        ),
+        [],
+    )
+
+
+def _by_year_table(by_year: pd.DataFrame, caption: str) -> Any:
+    cols = [
+        "financial_year",
+        "costs_gbp",
+        "benefits_gbp",
+        "discount_factor",
+        "pv_costs_gbp",
+        "pv_benefits_gbp",
+        "cumulative_pv_net_gbp",
+    ]
+    fmt = {k: c.fmt_gbp for k in cols if k.endswith("_gbp")}
+    fmt["discount_factor"] = lambda v: c.fmt_num(v, 3)
+    return c.data_table(by_year[cols], caption, formats=fmt)
+
+
+def headline(a: Any) -> Any:
+    """Return the headline measures and the year-by-year charts of an appraisal."""
+    s = a.summary
+    payback = (
+        f"{s.payback_year} (year {s.payback_years})" if s.payback_year else "Not within the period"
+    )
+    rows = [
+        ("Net present social value (NPSV)", c.fmt_gbp(s.npsv)),
+        ("Benefit-cost ratio", f"{s.bcr:.2f}: {s.vfm_category} value for money"),
+        ("Payback", payback),
+        ("Present value of costs", c.fmt_gbp(s.pv_costs)),
+        (
+            "Present value of benefits",
+            f"{c.fmt_gbp(s.pv_benefits)} ({c.fmt_gbp(s.pv_benefits_cashable)} cashable)",
+        ),
+        ("Appraisal period", f"{s.first_year} to {s.last_year}, prices of {s.price_base_year}"),
+    ]
+    if a.go_forward is not None:
+        rows.append(
+            (
+                "Go-forward view (sunk costs excluded)",
+                f"NPSV {c.fmt_gbp(a.go_forward.npsv)}, BCR {a.go_forward.bcr:.2f}",
+            )
+        )
+    out: list[Any] = [c.heading("The pilots", 2, "l"), c.summary_list(rows)]
+    out.append(
+        c.chart(
+            figures.cumulative_net(
+                a.by_year, "Pilots: discounted costs, benefits and cumulative net"
+            ),
+            id="vfm-pilot-chart",
+            summary=(
+                f"Over {s.first_year} to {s.last_year} the pilots' benefits are worth "
+                f"{c.fmt_gbp(s.pv_benefits)} against costs of {c.fmt_gbp(s.pv_costs)}: "
+                f"NPSV {c.fmt_gbp(s.npsv)}."
+            ),
+            table=_by_year_table(a.by_year, "Pilots' costs and benefits by financial year"),
+        )
+    )
+    r = a.rollout
+    if r is not None:
+        rs = r.summary
+        verdict = "pays for itself" if rs.npsv >= 0 else "does not pay for itself"
+        out += [
+            c.heading("National rollout", 2, "l"),
+            c.summary_list(
+                [
+                    ("Rollout NPSV", c.fmt_gbp(rs.npsv)),
+                    (
+                        "Rollout benefit-cost ratio",
+                        f"{rs.bcr:.2f}: {rs.vfm_category} value for money",
+                    ),
+                    ("Forces", f"{r.n_forces}, from {rs.first_year} to {rs.last_year}"),
+                    ("Verdict", f"On these assumptions a national rollout {verdict}."),
+                ]
+            ),
+            c.chart(
+                figures.cumulative_net(
+                    r.by_year, "Rollout: discounted costs, benefits and cumulative net"
+                ),
+                id="vfm-rollout-chart",
+                summary=(
+                    f"Rolled out to {r.n_forces} forces from {rs.first_year}, NPSV "
+                    f"{c.fmt_gbp(rs.npsv)} and BCR {rs.bcr:.2f}."
+                ),
+                table=_by_year_table(r.by_year, "Rollout costs and benefits by financial year"),
+            ),
+        ]
+    return html.Div(out)
+
+
+def uncertainty(a: Any) -> Any:
+    """Return the tornado, the Monte Carlo distribution and the scenarios of an appraisal."""
+    u = a.uncertainty
+    out: list[Any] = []
+    sens = u.sensitivity
+    if not sens.empty:
+        top = sens.sort_values("swing", ascending=False).iloc[0]
+        out.append(
+            c.chart(
+                figures.tornado(sens, a.summary.npsv),
+                id="vfm-tornado",
+                summary=f"The NPSV is most sensitive to {top['input']}: it swings by {c.fmt_gbp(top['swing'])} across its range.",
+                table=c.data_table(
+                    sens[["input", "low", "high", "npsv_at_low", "npsv_at_high", "swing"]],
+                    "One-way sensitivity of the NPSV",
+                    formats={k: c.fmt_gbp for k in ("npsv_at_low", "npsv_at_high", "swing")},
+                ),
+            )
+        )
+    mc = u.monte_carlo
+    if mc is not None:
+        out.append(
+            c.chart(
+                figures.monte_carlo(mc.npsv_draws),
+                id="vfm-monte-carlo",
+                summary=(
+                    f"In {mc.draws:,} Monte Carlo draws the NPSV is positive with probability "
+                    f"{c.fmt_pct(mc.prob_positive, 1)} (P10 {c.fmt_gbp(mc.p10)}, median "
+                    f"{c.fmt_gbp(mc.p50)}, P90 {c.fmt_gbp(mc.p90)})."
+                ),
+                table=c.data_table(
+                    mc.by_year,
+                    "Monte Carlo by financial year: cumulative discounted net benefit",
+                    formats={
+                        k: c.fmt_gbp
+                        for k in mc.by_year.columns
+                        if k.startswith("p") and k[1:].isdigit()
+                    },
+                ),
+            )
+        )
+    if not u.scenarios.empty:
+        out.append(
+            c.data_table(
+                u.scenarios[
+                    [
+                        "scenario",
+                        "description",
+                        "pv_costs",
+                        "pv_benefits",
+                        "npsv",
+                        "bcr",
+                        "vfm_category",
+                    ]
+                ],
+                "Scenarios",
+                formats={k: c.fmt_gbp for k in ("pv_costs", "pv_benefits", "npsv")},
+            )
+        )
+    if not u.switching_values.empty:
+        out.append(
+            c.data_table(u.switching_values, "Switching values: what would make the NPSV zero")
+        )
+    return html.Div(out)
+
+
+def register(app: Any, ctx: Any) -> None:
+    """Register the value-for-money callbacks: fast headline, background uncertainty."""
+    inputs = [Input(i, "value") for i in _CONTROLS]
+
+    @app.callback(
+        Output(ids.VFM.HEADLINE, "children"),
+        Output(ids.VFM.ERROR, "children"),
+        *inputs,
+        State(ids.DATASET, "data"),
+    )
+    def _headline(*values: Any) -> tuple[Any, Any]:
+        *controls, token = values
+        parsed, errors = parse_inputs(tuple(controls))
+        if parsed is None or not token:
+            return no_update, c.error_summary("Check the assumptions", errors) if errors else None
+        a = appraise_what_if(ctx.store, token, ctx.config.analysis, parsed)
+        return headline(a), None
+
+    store, settings, draws = ctx.store, ctx.config.analysis, ctx.config.mc_draws
+
+    @app.callback(
+        Output(ids.VFM.UNCERTAINTY, "children"),
+        *inputs,
+        State(ids.DATASET, "data"),
+        background=True,
+        manager=ctx.manager,
+        progress=[Output(ids.VFM.PROGRESS, "value"), Output(ids.VFM.PROGRESS, "max")],
+        running=[
+            (
+                Output(ids.VFM.STATUS, "children"),
+                "Running sensitivity and Monte Carlo…",
+                "Up to date.",
+            ),
+            (Output(ids.VFM.CANCEL_MC, "disabled"), False, True),
+        ],
+        cancel=[Input(ids.VFM.CANCEL_MC, "n_clicks")],
+    )
+    def _uncertainty(set_progress: Any, *values: Any) -> Any:
+        *controls, token = values
+        parsed, errors = parse_inputs(tuple(controls))
+        if parsed is None or not token:
+            return None
+        set_progress(("0", "1"))
+        a = appraise_what_if(store, token, settings, parsed, uncertainty=True, draws=draws)
+        set_progress(("1", "1"))
+        return uncertainty(a)
