@@ -192,6 +192,10 @@ def _views(a: Any) -> pd.DataFrame:
     rows = []
     s = a.summary
     named = [("ex-post pilots", s)]
+    for attr, label in (("realised_to_date", "realised to date"), ("projected", "projected")):
+        part = getattr(a, attr, None)  # newer toolkits split the ex-post view
+        if part is not None:
+            named.append((f"ex-post pilots, {label}", part))
     if a.go_forward is not None:
         named.append(("go-forward pilots", a.go_forward))
     if a.rollout is not None:
@@ -228,7 +232,11 @@ def _views(a: Any) -> pd.DataFrame:
 
 def _options_table(a: Any) -> Table | None:
     """Show appraisal options when the appraisal carries them (a newer toolkit)."""
-    options = getattr(a, "options", None)
+    return _frame_table(getattr(a, "options", None), "options", "Options appraised")
+
+
+def _frame_table(options: Any, key: str, caption: str) -> Table | None:
+    """Show a frame (or list of records) the appraisal may carry, every scalar column."""
     if options is None:
         return None
     frame = options if isinstance(options, pd.DataFrame) else None
@@ -247,11 +255,22 @@ def _options_table(a: Any) -> Table | None:
     for c in frame.columns:
         if isinstance(frame[c].iloc[0], dict | list):
             continue
-        kind = kinds.get(str(c), "num" if pd.api.types.is_float_dtype(frame[c]) else "text")
+        name = str(c)
+        label = name.replace("_", " ")
+        if name.endswith("_gbp"):
+            kind, label = "gbp", f"{name[:-4].replace('_', ' ')} (GBP)"
+        else:
+            numeric = pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
+                frame[c]
+            )
+            kind = kinds.get(name, "num" if numeric else "text")
         if kind == "text":
-            frame[c] = frame[c].astype(str)
-        cols.append((str(c), str(c).replace("_", " "), kind))
-    return _table("options", "Options appraised", frame, cols)
+            frame[c] = [
+                ("yes" if v else "no") if isinstance(v, bool) else ("" if v is None else str(v))
+                for v in frame[c]
+            ]
+        cols.append((name, label, kind))
+    return _table(key, caption, frame, cols)
 
 
 def value_for_money(ctx: Context, h: Headline) -> Section:
@@ -307,9 +326,16 @@ def value_for_money(ctx: Context, h: Headline) -> Section:
             note="[x] in 'BCR below': the top category has no upper bound.",
         ),
     ]
-    opt = _options_table(a)
-    if opt is not None:
-        tables.append(opt)
+    for extra in (
+        _options_table(a),
+        _frame_table(
+            getattr(a, "non_monetised", None),
+            "non-monetised",
+            "Impacts not valued in money, and the value they would need",
+        ),
+    ):
+        if extra is not None:
+            tables.append(extra)
     return Section(
         key="value-for-money",
         title="Value for money",

@@ -91,7 +91,7 @@ def _sensitivity_formula(inp: str, max_t: int) -> str | None:
             '*(ben_wider="no")*ben_pv)'
         )
     if inp == "cost_scale":
-        return "pv_benefits-{x}/cost_scale*pv_costs"
+        return 'npsv-({x}/cost_scale-1)*SUMIFS(cost_pv,cost_scaled,"yes")'
     if inp == "discount_rate" and max_t <= 30:
         return "SUMPRODUCT(year_net,POWER(1+{x},-year_t))"
     return None

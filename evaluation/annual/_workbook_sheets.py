@@ -341,12 +341,13 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
         book,
         "Optimism_bias",
         "Optimism bias",
-        "Lower and upper bounds by cost category (Mott MacDonald 2002); the rate "
-        "applied follows the ob_stage input.",
+        "Lower and upper bounds by cost category (Mott MacDonald 2002) and the upper bound "
+        "after recorded mitigation; the rate applied follows the ob_stage input.",
         [
             ("Cost category", "text"),
             ("Lower bound (%)", "pct"),
             ("Upper bound (%)", "pct"),
+            ("Mitigated rate (%)", "pct"),
             ("Rate applied (%)", "pct"),
         ],
     )
@@ -354,12 +355,18 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
     for cat, (lo, hi) in params.ob_bounds.items():
         row = ob.next_row
         lo_ref, hi_ref = ob.ref("Lower bound (%)", row), ob.ref("Upper bound (%)", row)
+        mit_ref = ob.ref("Mitigated rate (%)", row)
         ob.add(
             [
                 cat,
                 lo,
                 hi,
-                F(f'IF(ob_stage="upper",{hi_ref},IF(ob_stage="lower",{lo_ref},0))', applied[cat]),
+                _mitigated(params, cat, hi),
+                F(
+                    f'IF(ob_stage="upper",{hi_ref},IF(ob_stage="lower",{lo_ref},'
+                    f'IF(ob_stage="mitigated",{mit_ref},0)))',
+                    applied[cat],
+                ),
             ]
         )
     ob.name_column("ob_category", "Cost category")
@@ -380,6 +387,24 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
         vfm.add([start, "[z]" if below is None else below, label])
     book.define("vfm_table", f"'VfM_thresholds'!$A${HEADER_ROW + 1}:$C${vfm.next_row - 1}")
     vfm.finish("vfm_thresholds", [12, 12, 26])
+
+
+def _mitigated(params: Any, category: str, upper: float) -> float:
+    """Return the category's mitigated optimism-bias rate (the upper bound if not modelled)."""
+    try:
+        from evaluation.appraisal.optimism import mitigated_rate  # type: ignore[attr-defined]
+    except ImportError:  # a toolkit without mitigation steps
+        return float(upper)
+    return float(mitigated_rate(params, category))
+
+
+def _fixed(cost_lines: Any) -> list[bool]:
+    """Flag the cost lines the cost-scale range leaves alone (as the toolkit does)."""
+    try:
+        from evaluation.appraisal.uncertainty import fixed_costs  # type: ignore[attr-defined]
+    except ImportError:  # a toolkit whose cost scale applies to every line
+        return [False] * len(cost_lines)
+    return [bool(x) for x in fixed_costs(cost_lines)]
 
 
 def _costs(book: _Book, report: AnnualReport) -> _Sheet:
@@ -407,9 +432,12 @@ def _costs(book: _Book, report: AnnualReport) -> _Sheet:
             ("Optimism-bias uplift (GBP, real)", "gbp"),
             ("Adjusted cost (GBP, real)", "gbp"),
             ("Sunk", "text"),
+            ("Scaled by cost_scale", "text"),
+            ("Present value (GBP, real)", "gbp"),
         ],
     )
-    for r in a.cost_lines.to_dict("records"):
+    fixed = _fixed(a.cost_lines)
+    for r, is_fixed in zip(a.cost_lines.to_dict("records"), fixed, strict=True):
         row = sheet.next_row
         basis = str(r["basis"])
         nominal = basis == "outturn" and str(r["price_basis"]) == "nominal"
@@ -459,9 +487,17 @@ def _costs(book: _Book, report: AnnualReport) -> _Sheet:
                     float(r["adjusted_gbp"]),
                 ),
                 bool(r["sunk"]),
+                not is_fixed,
+                F(
+                    f"{c['Adjusted cost (GBP, real)']}*INDEX(year_discount_factor,MATCH("
+                    f"{c['Financial year']},year_label,0))",
+                    float(r["pv_gbp"]),
+                ),
             ]
         )
     sheet.name_column("cost_year", "Financial year")
+    sheet.name_column("cost_scaled", "Scaled by cost_scale")
+    sheet.name_column("cost_pv", "Present value (GBP, real)")
     sheet.name_column("cost_adjusted", "Adjusted cost (GBP, real)")
     sheet.name_column("cost_base", "Base cost (GBP, real)")
     sheet.finish("cost_lines")
@@ -476,7 +512,8 @@ def _benefits(book: _Book, report: AnnualReport) -> None:
         "Benefits",
         "Benefit lines",
         "Value = sign x effect x force-years x unit value product x deflator factor x "
-        "(1 - shortfall) [note 4]; present value = value x the year's discount factor.",
+        "real growth x (1 - shortfall) [note 4]; present value = value x the year's "
+        "discount factor.",
         [
             ("Line", "text"),
             ("Metric", "text"),
@@ -490,6 +527,7 @@ def _benefits(book: _Book, report: AnnualReport) -> None:
             ("Unit value price base", "text"),
             ("Deflator factor", "factor"),
             ("Shortfall rate (%)", "pct"),
+            ("Real growth factor", "factor"),
             ("Value (GBP, real)", "gbp"),
             ("Cashable", "text"),
             ("Wider", "text"),
@@ -515,10 +553,11 @@ def _benefits(book: _Book, report: AnnualReport) -> None:
                 str(r["unit_value_price_base"]),
                 F(_deflate(c["Unit value price base"]), float(r["unit_value_deflator"])),
                 float(r["shortfall_rate"]),
+                float(r.get("real_growth_factor", 1.0)),
                 F(
                     f"{c['Sign']}*{c['Effect per pilot force-year']}*{c['Force-years']}*"
                     f"{c['Unit value product']}*{c['Deflator factor']}"
-                    f"*(1-{c['Shortfall rate (%)']})",
+                    f"*{c['Real growth factor']}*(1-{c['Shortfall rate (%)']})",
                     float(r["value_gbp"]),
                 ),
                 bool(r["cashable"]),
