@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copyreg
 import functools
 import math
 import tempfile
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.security import UploadRejected, check_xlsx_archive, expansion_limit
-from dashboard.store import KINDS, DatasetRef, TableKind, UserStore, parse_token
+from dashboard.store import KINDS, DatasetRef, TableKind, UserStore, open_cache, parse_token
 
 __all__ = [
     "BOUNDS_WINDOW",
@@ -45,7 +46,6 @@ __all__ = [
     "metric_names",
     "pipeline_result",
     "scenario_effects",
-    "trends",
     "vfm_defaults",
 ]
 
@@ -246,13 +246,11 @@ def _pickle_mappingproxy(m: types.MappingProxyType[Any, Any]) -> tuple[Any, tupl
     return _mappingproxy, (dict(m),)
 
 
-def _cache(store: UserStore):  # type: ignore[no-untyped-def]
-    import diskcache
-
+@contextlib.contextmanager
+def _cache(store: UserStore) -> Iterator[Any]:
     # results hold read-only mappings (DidResult.info); pickle them as their contents
     copyreg.pickle(types.MappingProxyType, _pickle_mappingproxy)
-
-    return diskcache.Cache(str(store.root / "results"), size_limit=2**30)
+    yield open_cache(store.root / "results")
 
 
 def cached_pipeline_result(store: UserStore, token: str, settings: AnalysisSettings) -> Any:
@@ -300,23 +298,6 @@ def pipeline_result(store: UserStore, token: str, settings: AnalysisSettings) ->
 # ----------------------------------------------------------------------------------------------
 
 
-def trends(frames: Frames, metric: str) -> pd.DataFrame:
-    """Return mean ``metric`` by period for pilot and comparison forces.
-
-    Columns ``period``, ``group`` (``"pilot forces"`` / ``"comparison forces"``), ``mean``,
-    ``forces`` (forces averaged).
-    """
-    pilots = set(frames.register["force"])
-    df = frames.panel[["force", "period", metric]].dropna()
-    df = df.assign(group=np.where(df["force"].isin(pilots), "pilot forces", "comparison forces"))
-    out = (
-        df.groupby(["period", "group"], sort=True)[metric]
-        .agg(mean="mean", forces="count")
-        .reset_index()
-    )
-    return out
-
-
 @dataclass(frozen=True)
 class EffectsView:
     """Everything the Effects page shows for one metric and set of options."""
@@ -326,7 +307,7 @@ class EffectsView:
     control: str
     inference: str
     overall: dict[str, float]
-    event_study: pd.DataFrame
+    event_result: Any
     estimators: pd.DataFrame
     pretrend: dict[str, float] | None
     bounds: pd.DataFrame
@@ -422,7 +403,6 @@ def effects_view(
         es_res = _fit(frame, metric, "cs", control, inference, reps, seed, base_period="universal")
     else:
         es_res = _fit(frame, metric, "event_study", "never", None, reps, seed)
-    es = es_res.event_study if es_res.event_study is not None else pd.DataFrame()
     pretrend = None
     info = dict(es_res.info)
     if "pretrend_p" in info:
@@ -484,7 +464,7 @@ def effects_view(
             "ci_high": o.ci_high,
             "p_value": o.p_value,
         },
-        event_study=es,
+        event_result=es_res,
         estimators=pd.DataFrame(rows),
         pretrend=pretrend,
         bounds=bounds_table,

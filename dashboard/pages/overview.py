@@ -84,6 +84,8 @@ def coverage(frames: Any) -> list[tuple[str, str]]:
 
 def render(result: Any, frames: Any) -> Any:
     """Return the Overview's results for a pipeline result."""
+    from evaluation.plots import cumulative_npsv_chart, cumulative_npsv_data
+
     a = result.appraisal
     s = a.summary
     mc = a.monte_carlo
@@ -124,20 +126,16 @@ def render(result: Any, frames: Any) -> Any:
         ),
         c.heading("Year by year", 2, "l"),
         c.chart(
-            figures.cumulative_net(
-                a.by_year, "Discounted costs, benefits and cumulative net by year"
-            ),
+            cumulative_npsv_chart(a),
             id="overview-by-year",
-            summary=f"The cumulative discounted net benefit reaches {c.fmt_gbp(s.npsv)} by {s.last_year}.",
+            summary=(
+                f"The cumulative discounted net benefit reaches {c.fmt_gbp(s.npsv)} "
+                f"by {s.last_year}."
+            ),
             table=c.data_table(
-                a.by_year[
-                    ["financial_year", "pv_costs_gbp", "pv_benefits_gbp", "cumulative_pv_net_gbp"]
-                ],
+                cumulative_npsv_data(a),
                 "Present values by financial year",
-                formats={
-                    k: c.fmt_gbp
-                    for k in ("pv_costs_gbp", "pv_benefits_gbp", "cumulative_pv_net_gbp")
-                },
+                formats={k: c.fmt_gbp for k in cumulative_npsv_data(a).columns if "gbp" in k},
             ),
         ),
         c.heading("Data coverage", 2, "l"),
