@@ -28,11 +28,9 @@ _INDEX = """<!DOCTYPE html>
     </head>
     <body class="govuk-template__body">
         {%app_entry%}
-        <footer>
-            {%config%}
-            {%scripts%}
-            {%renderer%}
-        </footer>
+        {%config%}
+        {%scripts%}
+        {%renderer%}
     </body>
 </html>
 """
@@ -184,9 +182,10 @@ def create_app(config: DashboardConfig) -> Any:
         page = pages.find(pathname or "/")
         user = current_user()
         dataset = ctx.dataset(user)
+        # plain links (a full page load): dcc.Link cannot carry aria-current
         nav = [
             html.Li(
-                dcc.Link(
+                html.A(
                     p.TITLE,
                     href=p.PATH,
                     className="govuk-service-navigation__link",

@@ -27,6 +27,7 @@ __all__ = [
     "inset",
     "number_field",
     "progress_panel",
+    "scroll_region",
     "select_field",
     "summary_list",
     "warning_text",
@@ -233,6 +234,17 @@ def chart(
             details,
         ],
         className="pf-figure",
+    )
+
+
+def scroll_region(children: Any, label: str) -> html.Div:
+    """Return a region that scrolls sideways and can be reached and scrolled by keyboard."""
+    return html.Div(
+        children,
+        className="govuk-details__text pf-scroll",
+        tabIndex="0",
+        role="region",
+        **{"aria-label": label},
     )
 
 

@@ -33,6 +33,8 @@ class OVERVIEW:
     PROGRESS = "overview-progress"
     STATUS = "overview-status"
     RESULT = "overview-result"
+    DOWNLOAD = "overview-download"
+    DOWNLOAD_BUTTON = "overview-download-button"
 
 
 class UPLOAD:

@@ -103,7 +103,9 @@ def install_security(
                 secure=https,
                 httponly=False,  # the Dash renderer reads it to send X-CSRFToken
             )
-        response.headers.setdefault("Cache-Control", "no-store")
+        static = flask.request.path.startswith(("/assets/", "/_dash-component-suites/"))
+        # data never stays in caches; the app's own static files may (privately)
+        response.headers["Cache-Control"] = "private, max-age=3600" if static else "no-store"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
         return response
@@ -174,9 +176,9 @@ def neutralise_formulas(value: object) -> object:
     >>> neutralise_formulas("=HYPERLINK(1)"), neutralise_formulas(-5.0), neutralise_formulas("Kent")
     ("'=HYPERLINK(1)", -5.0, 'Kent')
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    from evaluation.safety import neutralise_cell  # the one rule for every output
+
+    return neutralise_cell(value)
 
 
 def safe_csv(frame: pd.DataFrame, *, float_format: str | None = None) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copyreg
 import functools
 import math
 import tempfile
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,8 +238,19 @@ class AnalysisSettings:
     seed: int = 20260401
 
 
+def _mappingproxy(d: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:
+    return types.MappingProxyType(d)
+
+
+def _pickle_mappingproxy(m: types.MappingProxyType[Any, Any]) -> tuple[Any, tuple[Any, ...]]:
+    return _mappingproxy, (dict(m),)
+
+
 def _cache(store: UserStore):  # type: ignore[no-untyped-def]
     import diskcache
+
+    # results hold read-only mappings (DidResult.info); pickle them as their contents
+    copyreg.pickle(types.MappingProxyType, _pickle_mappingproxy)
 
     return diskcache.Cache(str(store.root / "results"), size_limit=2**30)
 

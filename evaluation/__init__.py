@@ -97,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "fit_did2x2": "evaluation.estimators.twfe",
     "fit_event_study": "evaluation.estimators.event_study",
     "fit_imputation": "evaluation.estimators.imputation",
+    "fit_sun_abraham": "evaluation.estimators.sun_abraham",
     "imputation_variance": "evaluation.estimators.imputation",
     "fit_sdid": "evaluation.estimators.synthetic",
     "goodman_bacon": "evaluation.estimators.bacon",
@@ -108,6 +109,7 @@ _EXPORTS: dict[str, str] = {
     # sensitivity
     "relative_magnitudes": "evaluation.sensitivity",
     "honest_bounds": "evaluation.sensitivity",
+    "honest_smoothness": "evaluation.sensitivity",
     "breakdown_mbar": "evaluation.sensitivity",
     "fake_golive": "evaluation.sensitivity",
     "leave_one_pilot_out": "evaluation.sensitivity",
@@ -173,6 +175,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evaluation.estimators.callaway_santanna import fit_cs
     from evaluation.estimators.event_study import fit_event_study
     from evaluation.estimators.imputation import fit_imputation, imputation_variance
+    from evaluation.estimators.sun_abraham import fit_sun_abraham
     from evaluation.estimators.synthetic import fit_sdid
     from evaluation.estimators.twfe import fit_did2x2, fit_twfe
     from evaluation.inference.base import INFERENCE_METHODS, InferenceSettings, get_method
@@ -225,6 +228,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         breakdown_mbar,
         fake_golive,
         honest_bounds,
+        honest_smoothness,
         leave_one_pilot_out,
         relative_magnitudes,
     )

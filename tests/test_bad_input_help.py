@@ -193,3 +193,18 @@ def test_workbook_expansion_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(readers, "MAX_XLSX_UNCOMPRESSED", 1000)
     with pytest.raises(DataError, match="would expand to"):
         read_table(path)
+
+
+@pytest.mark.slow
+def test_go_live_after_the_panel_is_stated_in_the_appraisal(tmp_path: Path) -> None:
+    reg = pd.read_csv(SAMPLE / "register.csv", dtype=str)
+    late = reg.loc[0, "force"]
+    reg.loc[0, "go_live"] = "2030-01-01"  # the sample panel ends in 2026-03
+    reg.to_csv(tmp_path / "register.csv", index=False)
+    inputs = replace(
+        PipelineInputs.bundled(metrics=USED, reps=19, draws=100),
+        register=tmp_path / "register.csv",
+    )
+    result = run_pipeline(inputs)
+    notes = "\n".join(result.appraisal.notes)
+    assert f"Pilot force(s) {late} go live after the panel's last period" in notes

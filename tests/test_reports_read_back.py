@@ -26,7 +26,7 @@ from evaluation.appraisal import Appraisal, Summary, appraise, load_effects, loa
 from evaluation.cli import main
 from evaluation.estimate import estimate
 from evaluation.ingest import load_ledger, load_register
-from evaluation.pipeline import PipelineInputs, PipelineResult, run_pipeline
+from evaluation.pipeline import PipelineInputs, PipelineResult, run_pipeline, write_outputs
 from evaluation.provenance import file_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,7 +212,8 @@ def _assert_appraisal_report(text: str, a: Appraisal) -> None:
     assert f"{mc.draws:,} draws" in lines[i]
     m = re.search(r"P\(NPSV > 0\) = (\S+)$", lines[i + 1])
     assert m and _matches(m[1], mc.analytic_prob_positive)
-    paid = re.findall(r"(\d{4}-\d{2}) (\S+?)(?:,|$)", lines[i + 2].split(":", 1)[1])
+    k = _line_index(lines, "  P(paid back by the end of year)", start=i)
+    paid = re.findall(r"(\d{4}-\d{2}) (\S+?)(?:,|$)", lines[k].split(":", 1)[1])
     assert [y for y, _ in paid] == list(mc.by_year["financial_year"])
     for (_, shown), value in zip(paid, mc.by_year["prob_paid_back"], strict=True):
         assert _matches(shown, value)
@@ -412,6 +413,18 @@ def test_run_writes_the_library_appraisal_json(run_cli, pipeline) -> None:
     man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert man["seed"] == SEED
     assert man["inputs"]["panel"]["sha256"] == file_sha256(SAMPLE / "panel.csv")
+
+
+def test_write_outputs_makes_missing_folders_and_writes_the_library_figures(
+    pipeline, tmp_path: Path
+) -> None:
+    out = tmp_path / "reports" / "2026-04"  # neither folder exists yet
+    paths = write_outputs(pipeline, out)
+    assert set(paths) == {"effects", "estimates", "appraisal", "manifest"}
+    assert all(p.parent == out and p.is_file() for p in paths.values())
+    _assert_appraisal_json(json.loads(paths["appraisal"].read_text("utf-8")), pipeline.appraisal)
+    written = pd.read_csv(paths["effects"])
+    np.testing.assert_allclose(written["estimate"], pipeline.effects["estimate"], atol=5e-7)
 
 
 def test_run_prints_the_library_effects_and_appraisal(run_cli, pipeline) -> None:

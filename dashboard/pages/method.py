@@ -109,7 +109,9 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 f"{int(log['unverified'].sum()) if 'unverified' in log else 0} are marked unverified.",
                 className="govuk-body",
             ),
-            html.Div(c.data_table(log[cols], "Assumptions log", numeric=[]), className="pf-scroll"),
+            c.scroll_region(
+                c.data_table(log[cols], "Assumptions log", numeric=[]), "Assumptions log"
+            ),
         ]
     )
 

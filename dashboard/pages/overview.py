@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import components as c
 from dashboard import figures, ids
-from dashboard.services import load_frames, metric_names, pipeline_result
+from dashboard.security import safe_csv
+from dashboard.services import cached_pipeline_result, load_frames, metric_names, pipeline_result
 
 __all__ = ["PATH", "TITLE", "coverage", "layout", "register", "render", "waves"]
 
@@ -35,6 +36,14 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 "Progress of the analysis",
             ),
             html.Div(id=ids.OVERVIEW.RESULT, **{"aria-live": "polite"}),
+            html.Button(
+                "Download the effects and appraisal by year (CSV)",
+                id=ids.OVERVIEW.DOWNLOAD_BUTTON,
+                n_clicks=0,
+                type="button",
+                className="govuk-button govuk-button--secondary",
+            ),
+            dcc.Download(id=ids.OVERVIEW.DOWNLOAD),
         ]
     )
 
@@ -143,9 +152,28 @@ def render(result: Any, frames: Any) -> Any:
     return html.Div(out)
 
 
+def download_text(result: Any) -> str:
+    """Return the effects table and the appraisal by year as one CSV text (formulas made inert)."""
+    effects = safe_csv(result.effects, float_format="%.6g")
+    by_year = safe_csv(result.appraisal.by_year, float_format="%.6g")
+    return f"# Estimated effects\n{effects}\n# Appraisal by financial year\n{by_year}"
+
+
 def register(app: Any, ctx: Any) -> None:
-    """Register the Overview's background analysis."""
+    """Register the Overview's background analysis and its download."""
     store, settings = ctx.store, ctx.config.analysis
+
+    @app.callback(
+        Output(ids.OVERVIEW.DOWNLOAD, "data"),
+        Input(ids.OVERVIEW.DOWNLOAD_BUTTON, "n_clicks"),
+        State(ids.DATASET, "data"),
+        prevent_initial_call=True,
+    )
+    def _download(n: int | None, token: str | None) -> Any:
+        result = cached_pipeline_result(store, token, settings) if n and token else None
+        if result is None:
+            return no_update
+        return {"content": download_text(result), "filename": "pathfinder-results.csv"}
 
     @app.callback(
         Output(ids.OVERVIEW.RESULT, "children"),

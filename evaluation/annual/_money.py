@@ -14,7 +14,7 @@ import pandas as pd
 
 from evaluation import plots
 from evaluation.annual._sections import Context, _chart, _table
-from evaluation.annual.formatting import gbp_m, percent
+from evaluation.annual.formatting import format_value, gbp_m, percent
 from evaluation.annual.model import Headline, QaRoles, Section, Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -503,6 +503,11 @@ def change_since(ctx: Context, h: Headline, previous: AnnualReport) -> Section:
             {"measure": "Confidence", "last_year": p.confidence, "this_year": h.confidence},
         ]
     )
+    for col in ("last_year", "this_year", "change"):
+        frame[f"{col}_text"] = [
+            format_value(v, "gbp" if k == "gbp" else k)
+            for v, k in zip(frame[col], frame["kind"], strict=True)
+        ]
     prev_eff = previous.effects.set_index("metric")
     eff_rows = []
     for rec in ctx.effects.to_dict("records"):
@@ -542,14 +547,14 @@ def change_since(ctx: Context, h: Headline, previous: AnnualReport) -> Section:
             _table(
                 "change-measures",
                 f"Headline measures, {previous.year} and {ctx.year}",
-                frame.drop(columns="kind"),
+                frame,
                 [
                     ("measure", "Measure", "text"),
-                    ("last_year", previous.year, "num"),
-                    ("this_year", ctx.year, "num"),
-                    ("change", "Change", "num"),
+                    ("last_year_text", previous.year, "text"),
+                    ("this_year_text", ctx.year, "text"),
+                    ("change_text", "Change", "text"),
                 ],
-                note="Money in GBP; shares as fractions (0.05 = 5%).",
+                note="Money in GBP, real prices; the frame keeps the unrounded numbers.",
             ),
             _table(
                 "change-labels",

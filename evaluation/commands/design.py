@@ -10,14 +10,16 @@ appraisal's break-even effect. Defaults to the bundled sample data.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from evaluation.commands._options import MAX_REPS, count, seed
 from evaluation.errors import ConfigError
+from evaluation.outputs import atomic_output_file, check_output_file
+from evaluation.safety import json_text, neutralise_frame
 
 __all__ = ["HELP", "add_arguments", "parse_int_list", "run"]
 
@@ -111,9 +113,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="cs:recommended,cs:cr1",
         help="estimator:inference pairs (default cs:recommended,cs:cr1)",
     )
-    e.add_argument("--reps", type=int, default=30, help="placebo replications per design (30)")
-    e.add_argument("--boot-reps", type=int, default=199, help="bootstrap draws per test (199)")
-    e.add_argument("--seed", type=int, default=20261206, help="seed (20261206)")
+    e.add_argument(
+        "--reps",
+        type=count(1, MAX_REPS, "--reps"),
+        default=30,
+        help="placebo replications per design (30)",
+    )
+    e.add_argument(
+        "--boot-reps",
+        type=count(1, MAX_REPS, "--boot-reps"),
+        default=199,
+        help="bootstrap draws per test (199)",
+    )
+    e.add_argument("--seed", type=seed, default=20261206, help="seed (20261206)")
     r = parser.add_argument_group("where to run")
     where = r.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, help="local Dask workers (cores)")
@@ -150,6 +162,13 @@ def _metric_info(args: argparse.Namespace, sample: Path, names: list[str]) -> di
     from evaluation.pilot_design.breakeven import break_even_effects, ledger_unit_costs
     from evaluation.pilot_design.compare import MetricInfo
     from evaluation.schema import load_metrics
+
+    outputs = ("design.json", "design.csv", "design.html")
+    if args.out:  # before the (long) simulation: a file, a link, read-only
+        if args.out.exists() and not args.out.is_dir():
+            raise ConfigError(f"--out {args.out} is a file, not a folder")
+        for name in outputs:
+            check_output_file(args.out / name, create_parents=True)
 
     params = load_params(args.params)
     effects = load_effects(args.effects or sample / "effects.csv")
@@ -232,6 +251,13 @@ def run(args: argparse.Namespace) -> int:
     from evaluation.pilot_design.designs import Design, history_from_panel
     from evaluation.pilot_design.runner import DaskSettings
     from evaluation.schema import load_metrics
+
+    outputs = ("design.json", "design.csv", "design.html")
+    if args.out:  # before the (long) simulation: a file, a link, read-only
+        if args.out.exists() and not args.out.is_dir():
+            raise ConfigError(f"--out {args.out} is a file, not a folder")
+        for name in outputs:
+            check_output_file(args.out / name, create_parents=True)
 
     sample = bundled_data_dir() / "sample"
     pilots = parse_int_list(args.pilots, "--pilots")
@@ -316,14 +342,15 @@ def run(args: argparse.Namespace) -> int:
         "last": histories[names[0]].periods[-1],
         "forces": len(histories[names[0]].forces),
     }
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "design.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        result.table.to_csv(args.out / "design.csv", index=False)
-        write_html(comparison_figure(result), args.out / "design.html")
+    if args.out:  # each file atomically; the CSV's text cells neutralised
+        with atomic_output_file(args.out / "design.json", create_parents=True) as tmp:
+            tmp.write_text(json_text(payload), encoding="utf-8")
+        with atomic_output_file(args.out / "design.csv", create_parents=True) as tmp:
+            neutralise_frame(result.table).to_csv(tmp, index=False)
+        with atomic_output_file(args.out / "design.html", create_parents=True) as tmp:
+            write_html(comparison_figure(result), tmp)
     if args.json:
-        json.dump(payload, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text(payload) + "\n")
         return 0
     table = comparison_table(result)
     print(

@@ -1,0 +1,247 @@
+"""Dashboard services and page logic without a browser: uploads, per-user data, what-if."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.pages.value_for_money import parse_inputs
+from dashboard.security import UploadRejected, check_xlsx_archive, neutralise_formulas, safe_csv
+from dashboard.services import (
+    AnalysisSettings,
+    Frames,
+    appraise_what_if,
+    bundled_dataset,
+    check_upload,
+    load_frames,
+    pipeline_result,
+    scenario_effects,
+    trends,
+    vfm_defaults,
+)
+from dashboard.store import UserStore, parse_token
+
+SETTINGS = AnalysisSettings(reps=49, draws=200)
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+def _b64(data: bytes, mime: str = "text/csv") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> UserStore:
+    return UserStore(tmp_path_factory.mktemp("store"))
+
+
+def test_bad_upload_changes_nothing_and_reports_every_problem(store: UserStore) -> None:
+    default = bundled_dataset(store)
+    text = (SAMPLE / "register.csv").read_text(encoding="utf-8")
+    bad = text.replace("Cheshire,2,2023-04-01", "Atlantis,2,2023-04-01").replace(
+        "Wiltshire,2,2023-04-01", "Wiltshire,2,not a date"
+    )
+    out = check_upload(
+        store, "amy", "register", "reg.csv", _b64(bad.encode()), default, max_bytes=10**6
+    )
+    assert not out.ok
+    assert "Nothing already loaded has changed" in out.message
+    errors = out.problems[out.problems["severity"] == "error"]
+    atlantis = errors[errors["value"] == "Atlantis"]
+    assert len(atlantis) == 1
+    assert atlantis.iloc[0]["file"] == "reg.csv"
+    assert atlantis.iloc[0]["column"] == "force"
+    assert int(atlantis.iloc[0]["row"]) == 5  # header is row 1; Cheshire was the 4th pilot
+    date = errors[errors["value"] == "not a date"]
+    assert len(date) == 1 and date.iloc[0]["column"] == "go_live"
+    assert store.dataset("amy", default) == default
+
+
+def test_good_upload_becomes_that_users_data_only(store: UserStore) -> None:
+    default = bundled_dataset(store)
+    lines = (SAMPLE / "register.csv").read_text(encoding="utf-8").splitlines()
+    good = "\n".join(lines[:-1]) + "\n"  # one pilot fewer
+    out = check_upload(
+        store, "bob", "register", "fewer.csv", _b64(good.encode()), default, max_bytes=10**6
+    )
+    assert out.ok, out.problems
+    mine = store.dataset("bob", default)
+    assert mine.register.name == "fewer.csv" and mine.panel == default.panel
+    assert store.dataset("carol", default) == default  # other users keep their data
+    frames = load_frames(store, mine.token)
+    assert len(frames.register) == len(lines) - 2
+    store.reset("bob")
+    assert store.dataset("bob", default) == default
+
+
+def test_unreadable_and_oversized_uploads_are_refused(store: UserStore) -> None:
+    default = bundled_dataset(store)
+    out = check_upload(store, "amy", "panel", "p.txt", _b64(b"a,b\n1,2\n"), default, max_bytes=100)
+    assert not out.ok and "unsupported file type" in out.message
+    out = check_upload(store, "amy", "panel", "p.csv", _b64(b"x" * 500), default, max_bytes=100)
+    assert not out.ok and "over 0.0 MB" in out.message
+    out = check_upload(
+        store, "amy", "panel", "p.csv", "data:text/csv;base64,@@@", default, max_bytes=100
+    )
+    assert not out.ok and "base64" in out.message
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_xlsx_zip_bomb_is_refused_before_parsing(store: UserStore) -> None:
+    bomb = _zip({"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b"0" * 5_000_000})
+    assert len(bomb) < 50_000
+    with pytest.raises(UploadRejected, match="would expand to 5 MB"):
+        check_xlsx_archive(bomb, max_uncompressed=1_000_000, name="bomb.xlsx")
+    with pytest.raises(UploadRejected, match="compressed more than 100:1"):
+        check_xlsx_archive(bomb, max_uncompressed=10**9, name="bomb.xlsx")
+    with pytest.raises(UploadRejected, match="not an Excel workbook"):
+        check_xlsx_archive(_zip({"a.txt": b"hi"}), max_uncompressed=10**6)
+    with pytest.raises(UploadRejected, match="not a valid .xlsx"):
+        check_xlsx_archive(b"PK not really", max_uncompressed=10**6)
+    default = bundled_dataset(store)
+    out = check_upload(store, "amy", "ledger", "bomb.xlsx", _b64(bomb), default, max_bytes=200_000)
+    assert not out.ok and "zip bomb" in out.message
+
+
+def test_tokens_cannot_name_other_files() -> None:
+    good = ",".join(["a" * 64 + ".csv"] * 3)
+    assert parse_token(good) == ("a" * 64 + ".csv",) * 3
+    for bad in (
+        "../../etc/passwd,x,y",
+        good + ",x",
+        "A" * 64 + ".csv," * 2 + "b" * 64 + ".csv",
+        ",".join(["a" * 64 + ".py"] * 3),
+    ):
+        with pytest.raises(ValueError):
+            parse_token(bad)
+
+
+def test_formula_injection_is_neutralised() -> None:
+    frame = pd.DataFrame(
+        {
+            "=cmd": ['=HYPERLINK("x")', "+1", "@SUM(A1)", "Kent", "-x"],
+            "n": [-1.5, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    text = safe_csv(frame)
+    lines = text.splitlines()
+    assert lines[0] == "'=cmd,n"
+    assert lines[1].startswith("\"'=HYPERLINK")
+    assert lines[2].startswith("'+1,") and lines[3].startswith("'@SUM")
+    assert lines[4] == "Kent,4.0" and lines[5] == "'-x,5.0"
+    assert lines[1].endswith(",-1.5")  # numbers untouched
+    assert neutralise_formulas(-3) == -3
+
+
+def test_trends_are_plain_means_by_group() -> None:
+    panel = pd.DataFrame(
+        {
+            "force": ["A", "B", "C", "A", "B", "C"],
+            "period": ["2020-01"] * 3 + ["2020-02"] * 3,
+            "y": [1.0, 3.0, 10.0, 2.0, np.nan, 20.0],
+        }
+    )
+    register = pd.DataFrame(
+        {"force": ["C"], "wave": ["1"], "go_live": [pd.Timestamp("2020-02-01")]}
+    )
+    t = trends(Frames(panel, register, pd.DataFrame(), (Path(), Path(), Path())), "y")
+    got = {(r.period, r.group): (r.mean, r.forces) for r in t.itertuples()}
+    assert got == {
+        ("2020-01", "comparison forces"): (2.0, 2),
+        ("2020-01", "pilot forces"): (10.0, 1),
+        ("2020-02", "comparison forces"): (2.0, 1),
+        ("2020-02", "pilot forces"): (20.0, 1),
+    }
+
+
+def test_scenario_effects_move_by_z_standard_errors_towards_less_or_more_benefit() -> None:
+    from evaluation.appraisal import load_params
+
+    params = load_params()
+    eff = pd.DataFrame(
+        {
+            "metric": ["outsourced_exams", "cce_referrals", "backlog"],
+            "estimate": [-100.0, 4.0, -7.0],
+            "se": [10.0, 2.0, 1.0],
+            "unit": ["count"] * 3,
+            "per": ["force-year"] * 3,
+        }
+    )
+    z = params.scenario_effect_z
+    low = scenario_effects(eff, params, "low")
+    high = scenario_effects(eff, params, "high")
+    # fewer outsourced exams is a benefit (sign -1): low = less of a fall
+    assert low.loc[0, "estimate"] == pytest.approx(-100.0 + z * 10.0)
+    assert high.loc[0, "estimate"] == pytest.approx(-100.0 - z * 10.0)
+    # more referrals is a benefit (sign +1)
+    assert low.loc[1, "estimate"] == pytest.approx(4.0 - z * 2.0)
+    # a metric without a benefit line is left alone
+    assert low.loc[2, "estimate"] == high.loc[2, "estimate"] == -7.0
+    assert scenario_effects(eff, params, "central").equals(eff)
+    with pytest.raises(ValueError, match="scenario must be one of low, central, high"):
+        scenario_effects(eff, params, "best")
+
+
+def test_what_if_at_defaults_reproduces_the_main_run_and_responds_to_inputs(
+    store: UserStore,
+) -> None:
+    from evaluation.appraisal import appraise, load_params
+
+    token = bundled_dataset(store).token
+    result = pipeline_result(store, token, SETTINGS)
+    d = vfm_defaults()
+    a = appraise_what_if(store, token, SETTINGS, d)
+    assert a.summary.npsv == pytest.approx(result.appraisal.summary.npsv, rel=1e-12)
+    assert a.rollout.summary.npsv == pytest.approx(result.appraisal.rollout.summary.npsv, rel=1e-12)
+    # a higher discount rate: recompute independently with the library's own parameter update
+    frames = load_frames(store, token)
+    go_live = dict(zip(frames.register["force"], frames.register["go_live"], strict=True))
+    params = load_params().updated("discounting.rate", 0.07)
+    direct = appraise(
+        frames.ledger,
+        result.effects[["metric", "estimate", "se", "unit", "per"]],
+        params,
+        go_live=go_live,
+        uncertainty=False,
+        monte_carlo=False,
+    )
+    changed = appraise_what_if(store, token, SETTINGS, replace(d, discount_rate=0.07))
+    assert changed.summary.npsv == pytest.approx(direct.summary.npsv, rel=1e-12)
+    assert changed.summary.npsv != pytest.approx(a.summary.npsv, rel=1e-6)
+    # a dearer outsourced exam makes avoiding them worth more
+    dear = appraise_what_if(store, token, SETTINGS, replace(d, exam_price=900.0))
+    assert dear.summary.pv_benefits > a.summary.pv_benefits
+
+
+def test_parse_inputs_reports_each_bad_value() -> None:
+    d = vfm_defaults()
+    ok, errors = parse_inputs(
+        (3.5, "lower", "upper", 450, 36.51, 1, 10, "central", "all", "after-ledger")
+    )
+    assert errors == [] and ok is not None
+    assert ok.discount_rate == pytest.approx(0.035) and ok == replace(
+        d, discount_rate=ok.discount_rate
+    )
+    bad, errors = parse_inputs(
+        (None, "lower", "maybe", -1, 36.51, 2, 2.5, "central", "all", "after-ledger")
+    )
+    assert bad is None
+    text = " | ".join(errors)
+    assert "Discount rate: enter a number" in text
+    assert "Optimism bias (rollout): choose one of lower, upper, none" in text
+    assert "Price of an outsourced examination: enter a number from 0 up" in text
+    assert "Share of an hour's cost: enter a number from 0 to 1" in text
+    assert "Appraisal period: enter a whole number of years" in text
