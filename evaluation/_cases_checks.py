@@ -501,12 +501,16 @@ def _force_map(
             "text": pa.array(written, pa.string()),
             "raw": pa.array([texts[t] for t in written], pa.string()),
             "canonical": pa.array(
-                [resolved.get(texts[t]) if texts[t] is not None else None for t in written],
+                [_resolved_text(resolved, texts[t]) for t in written],
                 pa.string(),
             ),
         }
     )
     return table, unknown, infos
+
+
+def _resolved_text(resolved: Mapping[str, str | None], raw: str | None) -> str | None:
+    return None if raw is None else resolved.get(raw)
 
 
 def _one_row(con: duckdb.DuckDBPyConnection, sql: str, source: str) -> dict[str, Any]:
