@@ -386,7 +386,7 @@ def aggregate_cases(
                 f"{source}: DuckDB ran out of memory (memory limit{limit}); raise the limit "
                 f"with --memory-limit (e.g. 2GB): {str(exc).splitlines()[0]}"
             ) from None
-        except _READ_ERRORS as exc:  # a file damaged past its start fails only when scanned
+        except READ_ERRORS as exc:  # a file damaged past its start fails only when scanned
             raise _read_error(exc, source) from None
         finally:
             con.close()
