@@ -331,6 +331,10 @@ def test_estimate_text_output_shows_the_library_figures(
             cells = lines[i + 2 + k].split()
             for col, cell in zip(header, cells, strict=True):
                 assert _matches(cell, rec[col]), (k, col, cell, rec[col])
+    # the warnings, every one under its heading
+    assert res.warnings
+    i = lines.index("warnings:")
+    assert lines[i + 1 : i + 1 + len(res.warnings)] == [f"  - {w}" for w in res.warnings]
     # the natural-units line
     m2 = re.search(r"per treated force-year \((.+)\): (\S+) (\S*) ?\(se (\S+)\)", text)
     assert m2 is not None
