@@ -332,6 +332,10 @@ def test_estimate_text_output_shows_the_library_figures(
             cells = lines[i + 2 + k].split()
             for col, cell in zip(header, cells, strict=True):
                 assert _matches(cell, rec[col]), (k, col, cell, rec[col])
+    # the warnings, every one under its heading
+    assert res.warnings
+    i = lines.index("warnings:")
+    assert lines[i + 1 : i + 1 + len(res.warnings)] == [f"  - {w}" for w in res.warnings]
     # the natural-units line
     m2 = re.search(r"per treated force-year \((.+)\): (\S+) (\S*) ?\(se (\S+)\)", text)
     assert m2 is not None
@@ -434,11 +438,18 @@ def test_write_outputs_makes_missing_folders_and_writes_the_library_figures(
 ) -> None:
     out = tmp_path / "reports" / "2026-04"  # neither folder exists yet
     paths = write_outputs(pipeline, out)
-    assert set(paths) == {"effects", "estimates", "appraisal", "manifest"}
+    names = {"effects.csv", "estimates.json", "appraisal.json", "manifest.json"}
+    assert {p.name for p in paths.values()} == names == {p.name for p in out.iterdir()}
     assert all(p.parent == out and p.is_file() for p in paths.values())
-    _assert_appraisal_json(json.loads(paths["appraisal"].read_text("utf-8")), pipeline.appraisal)
-    written = pd.read_csv(paths["effects"])
+    _assert_appraisal_json(
+        json.loads((out / "appraisal.json").read_text("utf-8")), pipeline.appraisal
+    )
+    written = pd.read_csv(out / "effects.csv")
     np.testing.assert_allclose(written["estimate"], pipeline.effects["estimate"], atol=5e-7)
+    estimates = json.loads((out / "estimates.json").read_text("utf-8"))
+    for metric, res in pipeline.results.items():
+        _assert_json_value(estimates[metric]["overall"]["estimate"], res.overall.estimate, metric)
+    assert json.loads((out / "manifest.json").read_text("utf-8")) == pipeline.manifest
 
 
 def test_run_prints_the_library_effects_and_appraisal(run_cli, pipeline) -> None:
