@@ -438,6 +438,28 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             "rollout stage for new teams)"
         )
         out.extend(_headline(r))
+        out.append(
+            _table(
+                roll.by_year,
+                {
+                    "financial_year": "s",
+                    "forces_live": "s",
+                    "costs_gbp": "m",
+                    "benefits_gbp": "m",
+                    "net_gbp": "m",
+                    "in_year_bcr": "r",
+                    "cumulative_pv_net_gbp": "m",
+                },
+            )
+        )
+        rmc = roll.uncertainty.monte_carlo
+        if rmc is not None:
+            out.append(
+                f"  Monte Carlo: NPSV P10 {_m(rmc.p10)}, P50 {_m(rmc.p50)}, P90 {_m(rmc.p90)}; "
+                f"P(NPSV > 0) = {rmc.prob_positive:.3f}"
+            )
+        out.append("  What must hold for national rollout to break even (one input at a time):")
+        out.extend(f"  - {line}" for line in roll.break_even)
         if roll.optimism_bias is not None:
             out.append(
                 "  Optimism bias on new teams: "
@@ -467,28 +489,6 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
                     },
                 )
             )
-        out.append(
-            _table(
-                roll.by_year,
-                {
-                    "financial_year": "s",
-                    "forces_live": "s",
-                    "costs_gbp": "m",
-                    "benefits_gbp": "m",
-                    "net_gbp": "m",
-                    "in_year_bcr": "r",
-                    "cumulative_pv_net_gbp": "m",
-                },
-            )
-        )
-        rmc = roll.uncertainty.monte_carlo
-        if rmc is not None:
-            out.append(
-                f"  Monte Carlo: NPSV P10 {_m(rmc.p10)}, P50 {_m(rmc.p50)}, P90 {_m(rmc.p90)}; "
-                f"P(NPSV > 0) = {rmc.prob_positive:.3f}"
-            )
-        out.append("  What must hold for national rollout to break even (one input at a time):")
-        out.extend(f"  - {line}" for line in roll.break_even)
     out.append("")
     out.append("Notes")
     out.extend(f"  - {n}" for n in result.notes)
