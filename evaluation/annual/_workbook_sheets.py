@@ -371,7 +371,7 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
         )
     ob.name_column("ob_category", "Cost category")
     ob.name_column("ob_rate", "Rate applied (%)")
-    ob.finish("optimism_bias", [18, 16, 16, 16])
+    ob.finish("optimism_bias", [18, 16, 16, 16, 16])
 
     vfm = _Sheet(
         book,
