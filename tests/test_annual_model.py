@@ -218,3 +218,10 @@ def test_table_csv_never_carries_a_formula(years, tmp_path) -> None:
     back = pd.read_csv(path)
     assert back.iloc[0, 0] == "'=HYPERLINK(1)" and back.iloc[1, 0] == "'@cmd"
     assert list(back.columns) == t.headers()
+
+
+def test_chance_in_words() -> None:
+    from evaluation.annual._sections import _chance
+
+    assert _chance(0.0) == _chance(0.004) == "less than a 1%"
+    assert _chance(0.126) == "a 13%" and _chance(0.999) == "more than a 99%"

@@ -321,7 +321,7 @@ def answer(ctx: Context, h: Headline) -> str:
     chance = (
         ""
         if h.prob_positive is None
-        else f", with a {percent(h.prob_positive, 0)} chance that the NPSV is above zero"
+        else f", with {_chance(h.prob_positive)} chance that the NPSV is above zero"
     )
     return (
         f"On the data to the end of {ctx.year}, the pilot digital teams {verdict}: over "
@@ -329,6 +329,15 @@ def answer(ctx: Context, h: Headline) -> str:
         f"{gbp_m(h.pv_benefits)} in present value, a net present social value of {gbp_m(h.npsv)} "
         f"and a benefit-cost ratio of {h.bcr:.2f} ({h.vfm_category} value for money){chance}."
     )
+
+
+def _chance(p: float) -> str:
+    """Return a probability for a sentence ("a 12%", "less than a 1%")."""
+    if p < 0.005:
+        return "less than a 1%"
+    if p > 0.995:
+        return "more than a 99%"
+    return f"a {percent(p, 0)}"
 
 
 def summary(

@@ -371,7 +371,7 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
         )
     ob.name_column("ob_category", "Cost category")
     ob.name_column("ob_rate", "Rate applied (%)")
-    ob.finish("optimism_bias", [18, 16, 16, 16])
+    ob.finish("optimism_bias", [18, 16, 16, 16, 16])
 
     vfm = _Sheet(
         book,
@@ -392,7 +392,7 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
 def _mitigated(params: Any, category: str, upper: float) -> float:
     """Return the category's mitigated optimism-bias rate (the upper bound if not modelled)."""
     try:
-        from evaluation.appraisal.optimism import mitigated_rate  # type: ignore[attr-defined]
+        from evaluation.appraisal.optimism import mitigated_rate
     except ImportError:  # a toolkit without mitigation steps
         return float(upper)
     return float(mitigated_rate(params, category))
@@ -401,7 +401,7 @@ def _mitigated(params: Any, category: str, upper: float) -> float:
 def _fixed(cost_lines: Any) -> list[bool]:
     """Flag the cost lines the cost-scale range leaves alone (as the toolkit does)."""
     try:
-        from evaluation.appraisal.uncertainty import fixed_costs  # type: ignore[attr-defined]
+        from evaluation.appraisal.uncertainty import fixed_costs
     except ImportError:  # a toolkit whose cost scale applies to every line
         return [False] * len(cost_lines)
     return [bool(x) for x in fixed_costs(cost_lines)]

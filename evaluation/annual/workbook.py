@@ -151,7 +151,8 @@ class _Sheet:
         table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=True)
         self.ws.add_table(table)
         for j, name in enumerate(self.columns, start=1):
-            width = widths[j - 1] if widths else min(max(len(name) * 0.9, 12), 40)
+            auto = min(max(len(name) * 0.9, 12), 40)
+            width = widths[j - 1] if widths and j <= len(widths) else auto
             self.ws.column_dimensions[get_column_letter(j)].width = width
         self.ws.freeze_panes = f"A{HEADER_ROW + 1}"
 
