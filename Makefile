@@ -23,6 +23,7 @@ system-deps:
 # The main job on the bundled data.
 run: setup
 	$(VENV)/bin/pathfinder run
+	$(VENV)/bin/pathfinder dashboard --host 127.0.0.1 --port 8050
 
 # The whole test suite (slow studies run in a bounded version; PATHFINDER_FULL=1 for full size).
 test: setup
