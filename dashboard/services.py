@@ -375,8 +375,10 @@ def effects_view(
     bounds: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> EffectsView:
-    """Estimate ``metric``'s effect with the chosen options, the other estimators, the event
-    study, the pre-trend test and (with ``bounds``) relative-magnitude sensitivity bounds.
+    """Estimate ``metric``'s effect with the chosen options and the views around it.
+
+    Also the other estimators, the event study, the pre-trend test and (with ``bounds``)
+    relative-magnitude sensitivity bounds.
 
     The bounds (Rambachan-Roth, conditional test) use the Callaway-Sant'Anna event study within
     :data:`BOUNDS_WINDOW` periods of go-live; they take minutes. Results are cached on disk.

@@ -60,9 +60,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = DashboardConfig(
         credentials=Credentials({USER: hash_password(PASSWORD)}, "test"),
         data_dir=tmp_path_factory.mktemp("dashboard"),
-        analysis=AnalysisSettings(reps=49, draws=300),
-        mc_draws=300,
-        effects_reps=49,
+        analysis=AnalysisSettings(reps=49, draws=200),
+        mc_draws=200,
+        effects_reps=19,
     )
     app = create_app(config)
     srv = make_server("127.0.0.1", 0, app.server, threaded=True)

@@ -106,7 +106,7 @@ def test_xlsx_zip_bomb_is_refused_before_parsing(store: UserStore) -> None:
         check_xlsx_archive(bomb, max_uncompressed=10**9, name="bomb.xlsx")
     with pytest.raises(UploadRejected, match="not an Excel workbook"):
         check_xlsx_archive(_zip({"a.txt": b"hi"}), max_uncompressed=10**6)
-    with pytest.raises(UploadRejected, match="not a valid .xlsx"):
+    with pytest.raises(UploadRejected, match=r"not a valid \.xlsx"):
         check_xlsx_archive(b"PK not really", max_uncompressed=10**6)
     default = bundled_dataset(store)
     out = check_upload(store, "amy", "ledger", "bomb.xlsx", _b64(bomb), default, max_bytes=200_000)
