@@ -56,15 +56,16 @@ def _peer_loop(
             core["unit_value_deflator"],
             core["shortfall_rate"],
             core["discount_factor"],
+            core["real_growth_factor"],
             strict=True,
         )
     )
     out = np.empty(n)
     for d in range(n):
         total = 0.0
-        for line, sign, volume, deflator, shortfall, df in rows:
+        for line, sign, volume, deflator, shortfall, df, growth in rows:
             metric, uvs = lines[line]
-            value = sign * estimates[metric][d] * volume * deflator * (1 - shortfall)
+            value = sign * estimates[metric][d] * volume * deflator * growth * (1 - shortfall)
             for u in uvs:
                 x = unit_values[u]
                 value *= x[d] if isinstance(x, np.ndarray) else x

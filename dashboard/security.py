@@ -170,9 +170,9 @@ def neutralise_formulas(value: object) -> object:
     Examples
     --------
     >>> neutralise_formulas("=HYPERLINK(1)"), neutralise_formulas("-5"), neutralise_formulas(2.0)
-    ("'=HYPERLINK(1)", '-5', 2.0)
+    ("'=HYPERLINK(1)", "'-5", 2.0)
     """
-    from evaluation.safety import neutralise_cell
+    from evaluation.safety import neutralise_cell  # the one rule for every output
 
     return neutralise_cell(value)
 

@@ -71,6 +71,16 @@ _EXPORTS: dict[str, str] = {
     "simulate": "evaluation.synth",
     "coverage_study": "evaluation.studies",
     "CoverageResult": "evaluation.studies",
+    # pilot design (power, MDE, break-even; simulations on Dask)
+    "DaskSettings": "evaluation.pilot_design.runner",
+    "run_tasks": "evaluation.pilot_design.runner",
+    "Design": "evaluation.pilot_design.designs",
+    "history_from_panel": "evaluation.pilot_design.designs",
+    "compare_designs": "evaluation.pilot_design.compare",
+    "DesignComparison": "evaluation.pilot_design.compare",
+    "choose_pilots": "evaluation.pilot_design.choose",
+    "analytic_mde": "evaluation.pilot_design.analytic",
+    "break_even_effects": "evaluation.pilot_design.breakeven",
     # panel, estimation and inference
     "Panel": "evaluation.panel",
     "NEVER": "evaluation.panel",
@@ -87,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "fit_did2x2": "evaluation.estimators.twfe",
     "fit_event_study": "evaluation.estimators.event_study",
     "fit_imputation": "evaluation.estimators.imputation",
+    "fit_sun_abraham": "evaluation.estimators.sun_abraham",
     "imputation_variance": "evaluation.estimators.imputation",
     "fit_sdid": "evaluation.estimators.synthetic",
     "goodman_bacon": "evaluation.estimators.bacon",
@@ -98,6 +109,7 @@ _EXPORTS: dict[str, str] = {
     # sensitivity
     "relative_magnitudes": "evaluation.sensitivity",
     "honest_bounds": "evaluation.sensitivity",
+    "honest_smoothness": "evaluation.sensitivity",
     "breakdown_mbar": "evaluation.sensitivity",
     "fake_golive": "evaluation.sensitivity",
     "leave_one_pilot_out": "evaluation.sensitivity",
@@ -163,6 +175,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evaluation.estimators.callaway_santanna import fit_cs
     from evaluation.estimators.event_study import fit_event_study
     from evaluation.estimators.imputation import fit_imputation, imputation_variance
+    from evaluation.estimators.sun_abraham import fit_sun_abraham
     from evaluation.estimators.synthetic import fit_sdid
     from evaluation.estimators.twfe import fit_did2x2, fit_twfe
     from evaluation.inference.base import INFERENCE_METHODS, InferenceSettings, get_method
@@ -188,6 +201,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         parse_period,
         period_range,
     )
+    from evaluation.pilot_design.analytic import analytic_mde
+    from evaluation.pilot_design.breakeven import break_even_effects
+    from evaluation.pilot_design.choose import choose_pilots
+    from evaluation.pilot_design.compare import DesignComparison, compare_designs
+    from evaluation.pilot_design.designs import Design, history_from_panel
+    from evaluation.pilot_design.runner import DaskSettings, run_tasks
     from evaluation.provenance import file_sha256, manifest
     from evaluation.readers import RawTable, read_table
     from evaluation.results import DidResult, Estimate
@@ -209,6 +228,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         breakdown_mbar,
         fake_golive,
         honest_bounds,
+        honest_smoothness,
         leave_one_pilot_out,
         relative_magnitudes,
     )

@@ -16,10 +16,12 @@ offence_type    free text (optional; not used by the aggregation)
 ==============  ==========================================================================
 
 :func:`aggregate_cases` validates the file and aggregates it to one row per force and period
-entirely inside DuckDB (``read_csv`` / ``read_parquet`` in SQL): the file is never loaded into
-pandas and only the aggregated panel comes back. :func:`aggregate_cases_pandas` is a plain
-pandas implementation of the same aggregation, kept as the benchmark baseline and as an
-independent cross-check.
+entirely inside DuckDB (``read_csv`` / ``read_parquet`` in SQL) in one streaming pass: the file
+is never loaded into pandas, nor held whole by DuckDB, and memory stays within a budget set
+from the machine (:func:`evaluation.machine.default_memory_limit`) whatever the file's size.
+:func:`aggregate_cases_pandas` (:mod:`evaluation.cases_pandas`) is a plain pandas and numpy
+implementation of the same aggregation, kept as the benchmark baseline and as an independent
+cross-check.
 
 Metrics (per force and period)
 ------------------------------
@@ -35,8 +37,10 @@ Metrics (per force and period)
     completed in the period, by linear interpolation between order statistics (Hyndman and
     Fan type 7, numpy's default ``method="linear"``). Computed with numpy's own arithmetic
     (index ``h = (n - 1) q``, ``g = h - floor(h)``, ``a + (b - a) g`` if ``g < 0.5`` else
-    ``b - (b - a)(1 - g)``), so the figures equal :func:`numpy.quantile` bit for bit. Missing
-    (``NaN``) where nothing was completed: never imputed, and counted in the report.
+    ``b - (b - a)(1 - g)``), so the figures equal :func:`numpy.quantile` bit for bit. The
+    order statistics ``a`` and ``b`` are read from each cell's histogram of turnarounds
+    (whole days), so no per-cell list of values is ever held. Missing (``NaN``) where nothing
+    was completed: never imputed, and counted in the report.
 ``outsourced_exams``
     outsourced examinations completed in the period.
 ``outsourced_spend_gbp``
@@ -51,20 +55,41 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from evaluation._cases_checks import (
+    CASE_COLUMNS,
+    OUTSOURCED_FALSE,
+    OUTSOURCED_TRUE,
+    READ_ERRORS,
+    REQUIRED_CASE_COLUMNS,
+    _as_date,
+    _capped,
+    _check_header,
+    _file_kind,
+    _force_map,
+    _one_row,
+    _read_error,
+    _resolve_columns,
+    _Rule,
+    _rules,
+    _scan,
+    _structural_problems,
+    _true_header,
+    _typed_view_sql,
+    _with_suggestion,
+)
 from evaluation.errors import ConfigError, DataError, Problem, check_option
+from evaluation.machine import default_memory_limit
 from evaluation.periods import FREQUENCIES, Frequency, format_period, parse_period
-from evaluation.schema import resolve_force, suggest_force
 
 __all__ = [
     "CASE_COLUMNS",
@@ -75,20 +100,8 @@ __all__ = [
     "REQUIRED_CASE_COLUMNS",
     "CaseReport",
     "aggregate_cases",
-    "aggregate_cases_pandas",
 ]
 
-#: Columns of a case-level export, in contract order.
-CASE_COLUMNS: tuple[str, ...] = (
-    "force",
-    "received",
-    "completed",
-    "outsourced",
-    "cost_gbp",
-    "offence_type",
-)
-#: Columns that must be present (``offence_type`` is optional: the panel does not use it).
-REQUIRED_CASE_COLUMNS: tuple[str, ...] = CASE_COLUMNS[:5]
 #: Metric columns of the aggregated panel, in output order (after ``force`` and ``period``).
 CASE_METRICS: tuple[str, ...] = (
     "devices_received",
@@ -99,16 +112,8 @@ CASE_METRICS: tuple[str, ...] = (
     "outsourced_exams",
     "outsourced_spend_gbp",
 )
-#: Accepted spellings of the ``outsourced`` flag (compared after trimming, case-insensitively).
-OUTSOURCED_TRUE: tuple[str, ...] = ("yes", "y", "true", "1")
-OUTSOURCED_FALSE: tuple[str, ...] = ("no", "n", "false", "0")
 #: Default number of rows listed per validation rule (the total is always reported).
 MAX_LISTED = 50
-
-_DATE_FORMAT = "%Y-%m-%d"
-_DATE_EXPECTED = "a date YYYY-MM-DD"
-_FLAG_EXPECTED = "yes or no (also y/n, true/false, 1/0)"
-_COST_EXPECTED = "a number of pounds >= 0, e.g. 350 or 350.50"
 _COUNT_METRICS = ("devices_received", "devices_examined", "backlog", "outsourced_exams")
 
 
@@ -162,459 +167,6 @@ class CaseReport:
         return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------- file checks
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _file_kind(path: Path, source: str) -> str:
-    """Return ``"csv"`` or ``"parquet"``; raise :class:`DataError` for unusable files."""
-    if not path.exists():
-        raise DataError(
-            f"{source}: file not found",
-            [Problem("file not found", file=source, expected="an existing CSV or Parquet file")],
-        )
-    if not path.is_file():
-        raise DataError(
-            f"{source}: not a file",
-            [Problem("not a file (a directory?)", file=source, expected="a CSV or Parquet file")],
-        )
-    with path.open("rb") as handle:
-        head = handle.read(65536)
-    if not head.strip():
-        raise DataError(
-            f"{source}: the file is empty",
-            [Problem("the file is empty", file=source, expected="a header row and data rows")],
-        )
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        raise DataError(
-            f"{source}: not a Parquet file",
-            [Problem("not a Parquet file", file=source, expected="a Parquet file (PAR1)")],
-        )
-    if b"\x00" in head:
-        hint = " (it looks like an Excel workbook: save it as CSV)" if head[:2] == b"PK" else ""
-        raise DataError(
-            f"{source}: a binary file, not CSV text{hint}",
-            [Problem(f"binary file{hint}", file=source, expected="CSV text or a Parquet file")],
-        )
-    return "csv"
-
-
-def _scan(path: Path, kind: str, *, rejects: bool) -> str:
-    """Return the SQL of the raw scan with a spreadsheet row number ``_rn``.
-
-    CSV: ``row_number() OVER ()`` over the scan in file order (the connection keeps
-    ``preserve_insertion_order``); Parquet: the reader's ``file_row_number``. The header is row 1.
-    """
-    lit = _sql_literal(str(path))
-    if kind == "parquet":
-        return (
-            f"SELECT file_row_number + 2 AS _rn, * FROM read_parquet({lit}, file_row_number=true)"
-        )
-    opts = "header=true, all_varchar=true"
-    if rejects:
-        opts += ", store_rejects=true"
-    return f"SELECT row_number() OVER () + 1 AS _rn, * FROM read_csv({lit}, {opts})"
-
-
-# ----------------------------------------------------------------------------- columns
-def _true_header(path: Path, kind: str, source: str) -> list[str]:
-    """Return the header as written in the file (DuckDB renames duplicates to ``x_1``)."""
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            return [str(n) for n in pq.read_schema(path).names]
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            raise _read_error(exc, source) from None
-    import csv
-
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        line = handle.readline(1 << 20)
-    try:
-        return next(csv.reader([line]), [])
-    except csv.Error:  # pragma: no cover - a single line always parses
-        return []
-
-
-def _check_header(header: Sequence[str], source: str) -> None:
-    """Refuse duplicated column names, including ones differing only in case or spaces."""
-    seen: dict[str, str] = {}
-    problems: list[Problem] = []
-    for name in header:
-        key = name.strip().lower()
-        if not key:
-            continue
-        if key in seen:
-            problems.append(
-                Problem(
-                    f"duplicate column name (also {seen[key]!r}; names are compared ignoring "
-                    "case and spaces)",
-                    file=source,
-                    row=1,
-                    column=name,
-                    value=name,
-                    expected="unique column names",
-                )
-            )
-        else:
-            seen[key] = name
-    if problems:
-        raise DataError(f"{source}: duplicate column names in the header", problems)
-
-
-def _resolve_columns(
-    header: Sequence[str], columns: Mapping[str, str] | None, source: str
-) -> dict[str, str]:
-    """Return contract column -> file column; raise for missing or ambiguous columns."""
-    columns = dict(columns or {})
-    for old, new in columns.items():
-        if new not in CASE_COLUMNS:
-            raise ConfigError(
-                f"column map {old}={new}: {new!r} is not a case column; "
-                f"allowed: {', '.join(CASE_COLUMNS)}"
-            )
-    targets = list(columns.values())
-    duplicated = sorted({t for t in targets if targets.count(t) > 1})
-    if duplicated:
-        raise ConfigError(f"column map gives more than one column for {duplicated}")
-    problems: list[Problem] = []
-    for old in columns:
-        if old not in header:
-            problems.append(
-                Problem(
-                    "mapped column not found in the header",
-                    file=source,
-                    row=1,
-                    column=old,
-                    expected=f"one of the columns {list(header)}",
-                )
-            )
-    found: dict[str, str] = {}
-    mapped_from = set(columns)
-    for name in CASE_COLUMNS:
-        explicit = [old for old, new in columns.items() if new == name]
-        if explicit:
-            if explicit[0] in header:
-                found[name] = explicit[0]
-            continue
-        matches = [h for h in header if h not in mapped_from and h.strip().lower() == name.lower()]
-        if len(matches) > 1:
-            problems.append(
-                Problem(
-                    f"more than one column could be {name!r}: {matches}",
-                    file=source,
-                    row=1,
-                    column=name,
-                    expected="exactly one such column (or a --map entry)",
-                )
-            )
-        elif matches:
-            found[name] = matches[0]
-        elif name in REQUIRED_CASE_COLUMNS:
-            problems.append(
-                Problem(
-                    "required column missing",
-                    file=source,
-                    row=1,
-                    column=name,
-                    expected=f"a column {name!r} (found {list(header)}; use a column map "
-                    "such as 'Date In=received' for other headers)",
-                )
-            )
-    if problems:
-        missing = [p.column for p in problems]
-        raise DataError(f"{source}: columns missing or not recognised: {missing}", problems)
-    return found
-
-
-_NUMERIC_TYPES = frozenset(
-    {"DOUBLE", "FLOAT", "REAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT",
-     "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"}
-)  # fmt: skip
-
-
-def _typed_view_sql(scan: str, cols: dict[str, str], types: Mapping[str, str]) -> str:
-    """Return SQL that parses the raw columns.
-
-    For each column: ``<name>_given`` (a non-blank value is present), the typed value, and
-    ``<name>_raw`` (the text, for messages; DuckDB computes it only where a query uses it).
-    Columns already typed in a Parquet file (DATE, TIMESTAMP, BOOLEAN, numbers) are used as
-    they are, without a round trip through text.
-    """
-    out = ["_rn"]
-    for name in REQUIRED_CASE_COLUMNS:
-        ident = _quote_ident(cols[name])
-        kind = types[cols[name]].upper()
-        is_text = kind == "VARCHAR"
-        raw = f"nullif(trim(CAST({ident} AS VARCHAR)), '')"
-        out.append(f"{raw} AS {name}_raw")
-        out.append(f"({raw if is_text else ident} IS NOT NULL) AS {name}_given")
-        if name in ("received", "completed"):
-            if kind == "DATE":
-                value = ident
-            elif kind.startswith("TIMESTAMP") and ("TIME ZONE" in kind or kind == "TIMESTAMPTZ"):
-                # an instant: its date is the UK local date, whatever the machine's time zone
-                value = f"CAST(timezone('Europe/London', {ident}) AS DATE)"
-            elif kind.startswith("TIMESTAMP"):
-                value = f"CAST({ident} AS DATE)"
-            else:
-                value = f"CAST(try_strptime({raw}, '{_DATE_FORMAT}') AS DATE)"
-            out.append(f"{value} AS {name}")
-        elif name == "outsourced":
-            if kind == "BOOLEAN":
-                value = ident
-            else:
-                yes = ", ".join(_sql_literal(v) for v in OUTSOURCED_TRUE)
-                no = ", ".join(_sql_literal(v) for v in OUTSOURCED_FALSE)
-                value = (
-                    f"CASE WHEN lower({raw}) IN ({yes}) THEN true "
-                    f"WHEN lower({raw}) IN ({no}) THEN false END"
-                )
-            out.append(f"{value} AS outsourced")
-        elif name == "cost_gbp":
-            if kind in _NUMERIC_TYPES or kind.startswith("DECIMAL"):
-                value = f"CAST({ident} AS DOUBLE)"
-            else:
-                value = f"try_cast({raw} AS DOUBLE)"
-            out.append(f"{value} AS cost")
-    return f"SELECT {', '.join(out)} FROM ({scan})"
-
-
-# ----------------------------------------------------------------------------- validation
-@dataclass(frozen=True)
-class _Rule:
-    key: str
-    column: str
-    condition: str
-    value: str
-    message: str
-    expected: str
-
-
-def _rules(as_of: date | None) -> list[_Rule]:
-    rules = [
-        _Rule(
-            "received_missing",
-            "received",
-            "NOT received_given",
-            "received_raw",
-            "received date missing",
-            _DATE_EXPECTED,
-        ),
-        _Rule(
-            "received_bad",
-            "received",
-            "received_given AND received IS NULL",
-            "received_raw",
-            "not a date",
-            _DATE_EXPECTED,
-        ),
-        _Rule(
-            "completed_bad",
-            "completed",
-            "completed_given AND completed IS NULL",
-            "completed_raw",
-            "not a date",
-            f"{_DATE_EXPECTED}, or blank while pending",
-        ),
-        _Rule(
-            "completed_before_received",
-            "completed",
-            "completed < received",
-            "completed_raw || ' (received ' || received_raw || ')'",
-            "completed before received",
-            "a completed date on or after the received date",
-        ),
-        _Rule(
-            "outsourced_bad",
-            "outsourced",
-            "outsourced_given AND outsourced IS NULL",
-            "outsourced_raw",
-            "not a yes/no flag",
-            _FLAG_EXPECTED,
-        ),
-        _Rule(
-            "outsourced_missing",
-            "outsourced",
-            "NOT outsourced_given AND completed_given",
-            "outsourced_raw",
-            "outsourced flag missing for a completed examination",
-            _FLAG_EXPECTED,
-        ),
-        _Rule(
-            "cost_bad",
-            "cost_gbp",
-            "cost_gbp_given AND (cost IS NULL OR isnan(cost) OR isinf(cost))",
-            "cost_gbp_raw",
-            "not a number",
-            _COST_EXPECTED,
-        ),
-        _Rule(
-            "cost_negative",
-            "cost_gbp",
-            "cost < 0",
-            "cost_gbp_raw",
-            "negative cost",
-            _COST_EXPECTED,
-        ),
-        _Rule(
-            "cost_missing",
-            "cost_gbp",
-            "NOT cost_gbp_given AND completed_given",
-            "cost_gbp_raw",
-            "cost missing for a completed examination",
-            f"{_COST_EXPECTED} (blank only while pending)",
-        ),
-    ]
-    if as_of is not None:
-        lit = f"DATE '{as_of.isoformat()}'"
-        rules += [
-            _Rule(
-                "received_future",
-                "received",
-                f"received > {lit}",
-                "received_raw",
-                "received date after the as-of date",
-                f"a date on or before {as_of.isoformat()}",
-            ),
-            _Rule(
-                "completed_future",
-                "completed",
-                f"completed > {lit}",
-                "completed_raw",
-                "completed date after the as-of date",
-                f"a date on or before {as_of.isoformat()}",
-            ),
-        ]
-    return rules
-
-
-def _capped(
-    rule_message: str,
-    column: str,
-    expected: str,
-    total: int,
-    listed: Sequence[tuple[int, Any]],
-    source: str,
-) -> list[Problem]:
-    problems = [
-        Problem(
-            rule_message,
-            file=source,
-            row=int(rn),
-            column=column,
-            value="" if value is None else str(value),
-            expected=expected,
-        )
-        for rn, value in listed
-    ]
-    if total > len(listed):
-        problems.append(
-            Problem(
-                f"{rule_message}: {total - len(listed):,} more row(s) not listed "
-                f"({total:,} in all)",
-                file=source,
-                column=column,
-                expected=expected,
-            )
-        )
-    return problems
-
-
-def _structural_problems(con: duckdb.DuckDBPyConnection, source: str, cap: int) -> list[Problem]:
-    try:
-        rows = con.execute(
-            "SELECT line, string_agg(DISTINCT column_name, ', ' ORDER BY column_name), "
-            "min(error_type), min(csv_line), min(error_message) FROM reject_errors "
-            "GROUP BY line ORDER BY line"
-        ).fetchall()
-    except duckdb.CatalogException:  # no line was rejected
-        return []
-    problems = [
-        Problem(
-            f"unreadable CSV line ({str(kind).lower()}: {msg})",
-            file=source,
-            row=int(line),
-            column=col,
-            value=str(text),
-            expected="one value per header column",
-        )
-        for line, col, kind, text, msg in rows[:cap]
-    ]
-    if len(rows) > cap:
-        problems.append(
-            Problem(
-                f"{len(rows) - cap:,} more unreadable line(s) not listed ({len(rows):,} in all)",
-                file=source,
-            )
-        )
-    return problems
-
-
-def _force_map(
-    histogram: Mapping[str, int], source: str
-) -> tuple[pa.Table, list[str], list[Problem]]:
-    """Map each distinct force text to its canonical name; list unknowns and aliases."""
-    raws = sorted(histogram)
-    canonical = [resolve_force(r) for r in raws]
-    unknown = [r for r, c in zip(raws, canonical, strict=True) if c is None]
-    infos = [
-        Problem(
-            f"force {r!r} read as {c!r} ({histogram[r]:,} row(s))",
-            file=source,
-            column="force",
-            severity="info",
-        )
-        for r, c in zip(raws, canonical, strict=True)
-        if c is not None and c != r
-    ]
-    table = pa.table(
-        {"raw": pa.array(raws, pa.string()), "canonical": pa.array(canonical, pa.string())}
-    )
-    return table, unknown, infos
-
-
-def _one_row(con: duckdb.DuckDBPyConnection, sql: str, source: str) -> dict[str, Any]:
-    """Run an aggregate query and return its single row as a dict."""
-    try:
-        cur = con.execute(sql)
-        names = [d[0] for d in cur.description]
-        fetched = cur.fetchall()
-    except _READ_ERRORS as exc:
-        raise _read_error(exc, source) from None
-    if not fetched:  # pragma: no cover - an aggregate always returns one row
-        raise RuntimeError("aggregate query returned no row")
-    return dict(zip(names, fetched[0], strict=True))
-
-
-def _with_suggestion(problem: Problem) -> Problem:
-    """Add the nearest force name to an unknown-force problem."""
-    if problem.row is None or problem.value is None:
-        return problem
-    hint = suggest_force(problem.value)
-    if not hint:
-        return problem
-    return replace(problem, expected=f"{problem.expected} (did you mean {hint!r}?)")
-
-
-def _as_date(value: date | str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a date YYYY-MM-DD; got {value!r}") from None
-
-
 def _period_sql(column: str, freq: Frequency) -> str:
     """Return SQL for the period ordinal of a date column (consecutive integers per period)."""
     if freq == "month":
@@ -656,28 +208,19 @@ def _bound_ordinal(label: str | None, freq: Frequency, name: str) -> int | None:
     return _ordinal_of(period.start_time.date(), freq)
 
 
-# The numpy 'linear' quantile, in numpy's own floating-point steps (see the module docstring).
+# The numpy 'linear' quantile step, in numpy's own floating-point operations (module docstring)
 _MACROS = """
 CREATE OR REPLACE TEMP MACRO _np_lerp(a, b, g) AS
     CASE WHEN g >= 0.5 THEN b - (b - a) * (1.0 - g) ELSE a + (b - a) * g END;
-CREATE OR REPLACE TEMP MACRO _np_pick(xs, h) AS
-    _np_lerp(
-        CAST(xs[CAST(least(floor(h), len(xs) - 1) AS BIGINT) + 1] AS DOUBLE),
-        CAST(xs[CAST(least(floor(h) + 1, len(xs) - 1) AS BIGINT) + 1] AS DOUBLE),
-        h - floor(h));
-CREATE OR REPLACE TEMP MACRO _np_quantile(xs, q) AS
-    CASE WHEN len(xs) = 0 THEN NULL
-         ELSE _np_pick(xs, CAST(len(xs) - 1 AS DOUBLE) * CAST(q AS DOUBLE)) END;
 """
 
 
 def _connect(memory_limit: str | None, threads: int | None, tmp: str) -> duckdb.DuckDBPyConnection:
     config: dict[str, Any] = {
-        "preserve_insertion_order": True,
+        "preserve_insertion_order": False,  # switched on only to number rows of problems
         "temp_directory": tmp,
+        "memory_limit": default_memory_limit() if memory_limit is None else str(memory_limit),
     }
-    if memory_limit is not None:
-        config["memory_limit"] = str(memory_limit)
     if threads is not None:
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
             raise ConfigError(f"threads must be a whole number >= 1; got {threads!r}")
@@ -691,25 +234,42 @@ def _connect(memory_limit: str | None, threads: int | None, tmp: str) -> duckdb.
     return con
 
 
-# DuckDB errors that mean "this file cannot be read as a table" (others are internal errors)
-_READ_ERRORS = (
-    duckdb.IOException,
-    duckdb.InvalidInputException,
-    duckdb.ConversionException,
-    duckdb.SerializationException,
-)
+#: A progress callback: called with the fraction of the file read so far (0 to 1).
+Progress = Callable[[float], None]
 
 
-def _read_error(exc: Exception, source: str) -> DataError:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return DataError(
-        f"{source}: the file could not be read: {text}",
-        [
-            Problem(
-                f"unreadable file: {text}", file=source, expected="a CSV (UTF-8) or Parquet file"
-            )
-        ],
-    )
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None) -> None:
+    """Run ``sql``; with ``progress``, report DuckDB's query progress about 5 times a second.
+
+    The query runs in a worker thread (DuckDB releases the GIL) while this thread polls
+    ``query_progress``; errors are raised here as if the query had run in this thread.
+    """
+    if progress is None:
+        con.execute(sql)
+        return
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            con.execute(sql)
+        except BaseException as exc:  # handed to the calling thread below
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="pathfinder-duckdb", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+            done = con.query_progress()
+            if done >= 0 and worker.is_alive():
+                progress(min(done, 100.0) / 100.0)
+    except BaseException:  # e.g. Ctrl-C: stop the query before leaving
+        con.interrupt()
+        worker.join()
+        raise
+    if failure:
+        raise failure[0]
+    progress(1.0)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -723,7 +283,9 @@ def aggregate_cases(
     as_of: date | str | None = None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    spill_dir: str | os.PathLike[str] | None = None,
     max_listed: int = MAX_LISTED,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, CaseReport]:
     r"""Validate a case-level export and aggregate it to the force panel, in DuckDB.
 
@@ -742,11 +304,19 @@ def aggregate_cases(
     as_of
         The date the export was taken: a received or completed date after it is an error.
     memory_limit
-        DuckDB memory limit such as ``"2GB"`` (DuckDB spills to a temporary directory beyond).
+        DuckDB memory limit such as ``"2GB"``; DuckDB spills to ``spill_dir`` beyond it.
+        Default: :func:`evaluation.machine.default_memory_limit`, a quarter of the memory
+        available now, between 256 MiB and 1 GiB.
     threads
         DuckDB worker threads (default: all cores).
+    spill_dir
+        Folder in which DuckDB's spill files go (in a temporary subfolder removed afterwards);
+        default: the system's temporary folder.
     max_listed
         Rows listed per validation rule; the total count is always given.
+    progress
+        Called with the fraction of the file read (0 to 1) a few times a second during the
+        long pass over the file, and with 1.0 when it ends.
 
     Returns
     -------
@@ -791,7 +361,10 @@ def aggregate_cases(
     file = Path(os.fspath(path))
     source = os.fspath(path)
     kind = _file_kind(file, source)
-    with tempfile.TemporaryDirectory(prefix="pathfinder-duckdb-") as tmp:
+    if spill_dir is not None and not Path(os.fspath(spill_dir)).is_dir():
+        raise ConfigError(f"spill_dir {os.fspath(spill_dir)!r} is not an existing folder")
+    spill_parent = None if spill_dir is None else os.fspath(spill_dir)
+    with tempfile.TemporaryDirectory(prefix="pathfinder-duckdb-", dir=spill_parent) as tmp:
         con = _connect(memory_limit, threads, tmp)
         try:
             return _aggregate(
@@ -805,6 +378,7 @@ def aggregate_cases(
                 hi_bound=hi_bound,
                 as_of=as_of_date,
                 cap=max_listed,
+                progress=progress,
             )
         except duckdb.OutOfMemoryException as exc:
             limit = f" of {memory_limit}" if memory_limit else ""
@@ -830,104 +404,56 @@ def _aggregate(
     hi_bound: int | None,
     as_of: date | None,
     cap: int,
+    progress: Progress | None,
 ) -> tuple[pd.DataFrame, CaseReport]:
     # 1. header and column types (reads only the start of the file)
+    text_scan = _scan(file, kind, row_numbers=False, rejects=kind == "csv")
     try:
-        described = con.execute(f"DESCRIBE {_scan(file, kind, rejects=True)}").fetchall()
-    except _READ_ERRORS as exc:
+        described = con.execute(f"DESCRIBE {text_scan}").fetchall()
+    except READ_ERRORS as exc:
         raise _read_error(exc, source) from None
-    types = {str(name): str(kind_) for name, kind_, *_ in described if name != "_rn"}
+    types = {str(name): str(kind_) for name, kind_, *_ in described}
     _check_header(_true_header(file, kind, source), source)
     cols = _resolve_columns(list(types), columns, source)
     con.execute(_MACROS)
-    con.execute(
-        f"CREATE TEMP VIEW typed AS {_typed_view_sql(_scan(file, kind, rejects=True), cols, types)}"
-    )
-
-    # 2. validation, one pass: a count per rule (cheap flags, no text)
     rules = _rules(as_of)
-    parts = ["count(*) AS n_rows", "count(*) FILTER (WHERE completed_given) AS n_completed"]
-    parts += [f"count(*) FILTER (WHERE {r.condition}) AS n_{r.key}" for r in rules]
-    parts.append("histogram(force_raw) AS forces")
-    parts.append("count(*) FILTER (WHERE force_raw IS NULL) AS n_force_missing")
-    if kind == "csv":
-        # parse the text once: a compact typed copy (no raw text) serves the counts and the
-        # aggregation; only the error path goes back to the file for the offending values
-        given = ", ".join(f"{c}_given" for c in REQUIRED_CASE_COLUMNS)
-        try:
-            con.execute(
-                "CREATE TEMP TABLE typed_fast AS SELECT _rn, force_raw, "
-                f"{given}, received, completed, outsourced, cost FROM typed"
-            )
-        except _READ_ERRORS as exc:
-            raise _read_error(exc, source) from None
-    else:  # Parquet scans are cheap: read the file again rather than hold a copy
-        con.execute("CREATE TEMP VIEW typed_fast AS SELECT * FROM typed")
-    stats = _one_row(con, f"SELECT {', '.join(parts)} FROM typed_fast", source)
 
-    if kind == "csv":
-        structural = _structural_problems(con, source, cap)
-        if structural:
-            raise DataError(
-                f"{source}: {len(structural)} line(s) could not be read as CSV rows; fix these "
-                "first (the other checks run once every line has one value per column)",
-                structural,
-            )
+    # 2. one streaming pass: rule violations counted, receipts and completions grouped
+    stats = None
+    if kind == "csv":  # the CSV reader parses dates and costs itself, in parallel
+        stats = _typed_csv_pass(con, file, types, cols, rules, freq, progress)
+    if stats is None:  # Parquet, or a CSV the typed reader refused: parse the text in SQL
+        scan = _scan(file, kind, row_numbers=False, rejects=kind == "csv")
+        view = _typed_view_sql(scan, cols, types, row_numbers=False)
+        try:
+            stats = _streaming_pass(con, view, rules, freq, progress)
+        except READ_ERRORS as exc:
+            raise _read_error(exc, source) from None
+        if kind == "csv":
+            structural = _structural_problems(con, source, cap)
+            if structural:
+                raise DataError(
+                    f"{source}: {len(structural)} line(s) could not be read as CSV rows; fix "
+                    "these first (the other checks run once every line has one value per "
+                    "column)",
+                    structural,
+                )
     if stats["n_rows"] == 0:
         raise DataError(
             f"{source}: no data rows (only a header)",
             [Problem("no data rows", file=source, expected="one row per device examination")],
         )
 
-    histogram = stats["forces"] or {}
-    force_table, unknown, infos = _force_map(histogram, source)
+    histogram = stats["forces"]
+    force_table, unknown, infos = _force_map(stats["texts"], histogram, source)
     con.register("force_map", force_table)
-    failing = [r for r in rules if stats[f"n_{r.key}"]]
-    if stats["n_force_missing"]:
-        failing.append(
-            _Rule("force_missing", "force", "force_raw IS NULL", "NULL", "force missing",
-                  "a force name")
-        )  # fmt: skip
-    if unknown:
-        failing.append(
-            _Rule(
-                "force_unknown",
-                "force",
-                "force_raw IN (SELECT raw FROM force_map WHERE canonical IS NULL)",
-                "force_raw",
-                "unknown force",
-                "a territorial force of England and Wales",
-            )
-        )
-    problems: list[Problem] = []
-    counts: list[tuple[str, int]] = []
-    if failing:
-        # error path only: a second pass lists the first `cap` rows of each failing rule
-        parts = [f"count(*) FILTER (WHERE {r.condition}) AS n_{r.key}" for r in failing]
-        parts += [
-            f"min_by({{'rn': _rn, 'v': {r.value}}}, _rn, {cap}) FILTER (WHERE {r.condition}) "
-            f"AS ex_{r.key}"
-            for r in failing
-        ]
-        listing = _one_row(con, f"SELECT {', '.join(parts)} FROM typed", source)
-        for r in failing:
-            total = int(listing[f"n_{r.key}"])
-            listed = [(e["rn"], e["v"]) for e in listing[f"ex_{r.key}"] or []]
-            found = _capped(r.message, cols[r.column], r.expected, total, listed, source)
-            if r.key == "force_unknown":
-                found = [_with_suggestion(p) for p in found]
-            problems += found
-            counts.append((r.message, total))
-    if problems:
-        summary = "; ".join(f"{msg}: {n:,}" for msg, n in counts)
-        raise DataError(
-            f"{source}: {sum(n for _, n in counts):,} problem(s) in a file of "
-            f"{stats['n_rows']:,} data rows ({summary})",
-            problems,
-        )
+    if stats["n_bad"] or unknown or stats["n_force_missing"]:
+        # error path only: a second pass numbers the rows and lists each failing rule's first
+        # `cap` rows with their text as written
+        _raise_row_problems(con, file, kind, source, cols, types, rules, cap)
 
-    # 3. aggregation (two scans of the file: receipts and completions)
-    panel, n_empty = _aggregate_sql(con, freq, lo_bound, hi_bound)
+    # 3. the panel, from the grouped counts (a few thousand cells)
+    panel, n_empty = _panel(con, freq, lo_bound, hi_bound)
     if panel.empty:
         raise ConfigError(
             f"no periods of the data fall between start {lo_bound and _label(lo_bound, freq)!r} "
@@ -971,10 +497,167 @@ def _aggregate(
     return panel, report
 
 
-def _aggregate_sql(
+def _typed_csv_pass(
+    con: duckdb.DuckDBPyConnection,
+    file: Path,
+    text_types: Mapping[str, str],
+    cols: Mapping[str, str],
+    rules: Sequence[_Rule],
+    freq: Frequency,
+    progress: Progress | None,
+) -> dict[str, Any] | None:
+    """Run the streaming pass with typed dates and costs from the CSV reader (None: refused).
+
+    The reader parses ``received`` and ``completed`` as ``%Y-%m-%d`` dates and ``cost_gbp`` as
+    a number, and stops at the first value it cannot parse. It never accepts a value that the
+    text path (``try_strptime`` / ``try_cast`` after trimming) rejects, and gives the same
+    value for those both accept (pinned by a test), so a refusal (a bad value, a ragged line,
+    bytes that are not UTF-8, or a blank written as spaces) only sends the file down the text
+    path, which reports or accepts it exactly as before.
+    """
+    typed = {name: "VARCHAR" for name in text_types}
+    typed[cols["received"]] = typed[cols["completed"]] = "DATE"
+    typed[cols["cost_gbp"]] = "DOUBLE"
+    scan = _scan(file, "csv", row_numbers=False, csv_types=typed)
+    try:
+        described = con.execute(f"DESCRIBE {scan}").fetchall()
+        if [str(d[0]) for d in described] != list(text_types):
+            return None  # the typed sniff read another dialect: keep to the text path
+        view = _typed_view_sql(scan, dict(cols), typed, row_numbers=False)
+        return _streaming_pass(con, view, rules, freq, progress)
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error:  # any refusal: the text path reads the file or says what is wrong
+        con.execute("DROP TABLE IF EXISTS agg")
+        return None
+
+
+def _streaming_pass(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    rules: Sequence[_Rule],
+    freq: Frequency,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """Group the file once into the temporary table ``agg``; return the counts.
+
+    Two grouping sets in one scan: receipts by (force text, received period), and completions
+    by (force text, completed period, turnaround in days) with the outsourced count and spend.
+    The second is a histogram of turnarounds per cell, from which the exact quantiles are read
+    (:func:`_panel`): the memory it takes grows with the number of distinct (force, period,
+    days) triples, not with the number of rows, and DuckDB spills it to disk beyond its memory
+    limit. Rows breaking any rule have no received period (``pr`` NULL), which counts them.
+    """
+    bad = " OR ".join(f"({r.condition})" for r in rules)
+    pr, pc = _period_sql("received", freq), _period_sql("completed", freq)
+    sql = f"""
+    CREATE OR REPLACE TEMP TABLE agg AS
+    SELECT grouping(pr) AS g, force_text, pr, pc, days,
+           count(*) AS n,
+           count(*) FILTER (WHERE outsourced) AS n_out,
+           sum(cost) FILTER (WHERE outsourced) AS spend
+    FROM (
+        SELECT force_text,
+               CASE WHEN {bad} THEN NULL ELSE {pr} END AS pr,  -- NULL: a row breaking a rule
+               {pc} AS pc,
+               CAST(completed - received AS INTEGER) AS days,
+               outsourced AND completed IS NOT NULL AS outsourced, cost
+        FROM ({view})
+    )
+    GROUP BY GROUPING SETS ((force_text, pr), (force_text, pc, days))
+    """
+    _execute(con, sql, progress)
+    totals = con.execute(
+        "SELECT coalesce(sum(n) FILTER (WHERE g = 0), 0), "
+        "coalesce(sum(n) FILTER (WHERE g = 1 AND pc IS NOT NULL), 0), "
+        "coalesce(sum(n) FILTER (WHERE g = 0 AND pr IS NULL), 0) FROM agg"
+    ).fetchone()
+    assert totals is not None
+    forces = con.execute(
+        "SELECT force_text, nullif(trim(force_text), ''), sum(n) FROM agg WHERE g = 0 "
+        "GROUP BY force_text"
+    ).fetchall()
+    histogram: dict[str, int] = {}
+    for _, raw, n in forces:
+        if raw is not None:
+            histogram[raw] = histogram.get(raw, 0) + int(n)
+    return {
+        "n_rows": int(totals[0]),
+        "n_completed": int(totals[1]),
+        "n_bad": int(totals[2]),
+        "forces": histogram,
+        "texts": {text: raw for text, raw, _ in forces},
+        "n_force_missing": sum(int(n) for _, raw, n in forces if raw is None),
+    }
+
+
+def _raise_row_problems(
+    con: duckdb.DuckDBPyConnection,
+    file: Path,
+    kind: str,
+    source: str,
+    cols: Mapping[str, str],
+    types: Mapping[str, str],
+    rules: Sequence[_Rule],
+    cap: int,
+) -> None:
+    """List the first ``cap`` numbered rows of every failing rule and raise a DataError."""
+    con.execute("SET preserve_insertion_order = true")
+    scan = _scan(file, kind, row_numbers=True, rejects=kind == "csv")
+    con.execute(f"CREATE TEMP VIEW numbered AS {_typed_view_sql(scan, dict(cols), types)}")
+    checks = [
+        *rules,
+        _Rule("force_missing", "force", "force_raw IS NULL", "NULL", "force missing",
+              "a force name"),
+        _Rule(
+            "force_unknown",
+            "force",
+            "force_raw IN (SELECT raw FROM force_map WHERE canonical IS NULL "
+            "AND raw IS NOT NULL)",
+            "force_raw",
+            "unknown force",
+            "a territorial force of England and Wales",
+        ),
+    ]  # fmt: skip
+    parts = [f"count(*) FILTER (WHERE {r.condition}) AS n_{r.key}" for r in checks]
+    parts += [
+        f"min_by({{'rn': _rn, 'v': {r.value}}}, _rn, {cap}) FILTER (WHERE {r.condition}) "
+        f"AS ex_{r.key}"
+        for r in checks
+    ]
+    listing = _one_row(con, f"SELECT {', '.join(parts)} FROM numbered", source)
+    problems: list[Problem] = []
+    counts: list[tuple[str, int]] = []
+    for r in checks:
+        total = int(listing[f"n_{r.key}"])
+        if not total:
+            continue
+        listed = [(e["rn"], e["v"]) for e in listing[f"ex_{r.key}"] or []]
+        found = _capped(r.message, cols[r.column], r.expected, total, listed, source)
+        if r.key == "force_unknown":
+            found = [_with_suggestion(p) for p in found]
+        problems += found
+        counts.append((f"{r.message} ({cols[r.column]})", total))
+    if not problems:  # pragma: no cover - the streaming pass counted at least one
+        raise RuntimeError("rows were counted as failing but none was found")
+    summary = "; ".join(f"{msg}: {n:,}" for msg, n in counts)
+    n_rows = _one_row(con, "SELECT count(*) AS n FROM numbered", source)["n"]
+    raise DataError(
+        f"{source}: {sum(n for _, n in counts):,} problem(s) in a file of "
+        f"{n_rows:,} data rows ({summary})",
+        problems,
+    )
+
+
+def _panel(
     con: duckdb.DuckDBPyConnection, freq: Frequency, lo_bound: int | None, hi_bound: int | None
 ) -> tuple[pd.DataFrame, int]:
-    pr, pc = _period_sql("received", freq), _period_sql("completed", freq)
+    """Build the panel from ``agg`` and the force map.
+
+    The quantiles come from each cell's turnaround histogram: with ``hi`` the running count
+    up to and including a value, the order statistic ``x[k]`` (0-based) is the smallest value
+    with ``hi > k``; numpy's ``h = (n - 1) q`` and interpolation step (``_np_lerp``) follow.
+    """
     keep = []
     if lo_bound is not None:
         keep.append(f"p >= {int(lo_bound)}")
@@ -982,19 +665,37 @@ def _aggregate_sql(
         keep.append(f"p <= {int(hi_bound)}")
     where = f"WHERE {' AND '.join(keep)}" if keep else ""
     sql = f"""
-    WITH c AS NOT MATERIALIZED (
-        SELECT m.canonical AS force, t.received, t.completed, t.outsourced, t.cost
-        FROM typed_fast t JOIN force_map m ON t.force_raw = m.raw
+    WITH recv AS (
+        SELECT m.canonical AS force, a.pr AS p, sum(a.n) AS n
+        FROM agg a JOIN force_map m ON a.force_text = m.text
+        WHERE a.g = 0 GROUP BY ALL
     ),
-    recv AS (
-        SELECT force, {pr} AS p, count(*) AS n FROM c GROUP BY ALL
+    hist AS (
+        SELECT m.canonical AS force, a.pc AS p, a.days, sum(a.n) AS n,
+               sum(a.n_out) AS n_out, sum(a.spend) AS spend
+        FROM agg a JOIN force_map m ON a.force_text = m.text
+        WHERE a.g = 1 AND a.pc IS NOT NULL GROUP BY ALL
+    ),
+    cum AS (
+        SELECT *,
+               sum(n) OVER (PARTITION BY force, p ORDER BY days
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hi,
+               sum(n) OVER (PARTITION BY force, p) AS total
+        FROM hist
+    ),
+    pos AS (
+        SELECT *, CAST(total - 1 AS DOUBLE) * CAST(0.5 AS DOUBLE) AS h5,
+                  CAST(total - 1 AS DOUBLE) * CAST(0.9 AS DOUBLE) AS h9
+        FROM cum
     ),
     done AS (
-        SELECT force, {pc} AS p, count(*) AS n,
-               list_sort(list(CAST(completed - received AS INTEGER))) AS days,
-               count(*) FILTER (WHERE outsourced) AS n_out,
-               sum(cost) FILTER (WHERE outsourced) AS spend
-        FROM c WHERE completed IS NOT NULL GROUP BY ALL
+        SELECT force, p, any_value(total) AS n, sum(n_out) AS n_out, sum(spend) AS spend,
+               any_value(h5) AS h5, any_value(h9) AS h9,
+               min(days) FILTER (WHERE hi > floor(h5)) AS a5,
+               min(days) FILTER (WHERE hi > least(floor(h5) + 1, total - 1)) AS b5,
+               min(days) FILTER (WHERE hi > floor(h9)) AS a9,
+               min(days) FILTER (WHERE hi > least(floor(h9) + 1, total - 1)) AS b9
+        FROM pos GROUP BY force, p
     ),
     bounds AS (
         SELECT min(p) AS lo, max(p) AS hi
@@ -1012,8 +713,10 @@ def _aggregate_sql(
                sum(coalesce(recv.n, 0) - coalesce(done.n, 0))
                    OVER (PARTITION BY g.force ORDER BY g.p ROWS UNBOUNDED PRECEDING)
                    AS backlog,
-               _np_quantile(done.days, 0.5) AS median_turnaround_days,
-               _np_quantile(done.days, 0.9) AS p90_turnaround_days,
+               _np_lerp(CAST(done.a5 AS DOUBLE), CAST(done.b5 AS DOUBLE),
+                        done.h5 - floor(done.h5)) AS median_turnaround_days,
+               _np_lerp(CAST(done.a9 AS DOUBLE), CAST(done.b9 AS DOUBLE),
+                        done.h9 - floor(done.h9)) AS p90_turnaround_days,
                coalesce(done.n_out, 0) AS outsourced_exams,
                coalesce(done.spend, 0.0) AS outsourced_spend_gbp
         FROM grid g
@@ -1042,96 +745,10 @@ def _aggregate_sql(
 
 
 # ----------------------------------------------------------------------------- pandas baseline
-def aggregate_cases_pandas(
-    path: str | os.PathLike[str],
-    freq: Frequency = "month",
-    *,
-    columns: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """Aggregate a *valid* case file with plain pandas (baseline and cross-check).
+def __getattr__(name: str) -> Any:
+    """Keep ``aggregate_cases_pandas`` importable from here (it lives in ``cases_pandas``)."""
+    if name == "aggregate_cases_pandas":
+        from evaluation.cases_pandas import aggregate_cases_pandas
 
-    Loads the whole file into memory and performs only the conversions the aggregation needs
-    (no validation report: use :func:`aggregate_cases` for untrusted files). Produces the same
-    panel as :func:`aggregate_cases`; quantiles use :func:`numpy.quantile` per group.
-
-    Parameters
-    ----------
-    path
-        CSV or Parquet file of examinations.
-    freq
-        ``"month"``, ``"quarter"`` or ``"fy"``.
-    columns
-        Column map, header in the file -> contract column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``force``, ``period`` and :data:`CASE_METRICS`.
-    """
-    check_option("freq", freq, FREQUENCIES)
-    file = Path(os.fspath(path))
-    rename = dict(columns or {})
-    wanted = list(REQUIRED_CASE_COLUMNS)
-    if _file_kind(file, os.fspath(path)) == "parquet":
-        df = pd.read_parquet(file).rename(columns=rename)[wanted]
-    else:
-        df = pd.read_csv(file, dtype=str, keep_default_na=False).rename(columns=rename)[wanted]
-    pfreq = {"month": "M", "quarter": "Q-DEC", "fy": "Y-MAR"}[freq]
-
-    def to_date(col: pd.Series) -> pd.Series:
-        if pd.api.types.is_string_dtype(col) or col.dtype == object:
-            text = col.astype(str).str.strip()
-            return pd.to_datetime(text.where(text != ""), format=_DATE_FORMAT)
-        return pd.to_datetime(col)
-
-    received = to_date(df["received"])
-    completed = to_date(df["completed"])
-    uniq = pd.unique(df["force"].astype(str).str.strip())
-    force = df["force"].astype(str).str.strip().map({u: resolve_force(u) for u in uniq})
-    flag = df["outsourced"].astype(str).str.strip().str.lower().isin(OUTSOURCED_TRUE)
-    cost = pd.to_numeric(df["cost_gbp"].replace("", np.nan), errors="raise").astype(float)
-    done = completed.notna().to_numpy()
-    events = pd.DataFrame(
-        {
-            "force": force.astype(str),
-            "pr": received.dt.to_period(pfreq).array.asi8,
-            "pc": completed.dt.to_period(pfreq).array.asi8,  # NaT's code where pending
-            "done": done,
-            "days": (completed - received).dt.days.fillna(-1).astype("int64"),
-            "out": flag & completed.notna(),
-            "cost": cost,
-        }
-    )
-    recv = events.groupby(["force", "pr"]).size().rename("devices_received")
-    fin = events[events["done"]]
-    grouped = fin.groupby(["force", "pc"])
-    examined = grouped.size().rename("devices_examined")
-    med = grouped["days"].agg(lambda s: float(np.quantile(s.to_numpy(), 0.5)))
-    p90 = grouped["days"].agg(lambda s: float(np.quantile(s.to_numpy(), 0.9)))
-    out = fin[fin["out"]].groupby(["force", "pc"])
-    n_out = out.size()
-    spend = out["cost"].sum()
-    lo = int(events["pr"].min())
-    hi = int(max(events["pr"].max(), fin["pc"].max() if len(fin) else lo))
-    forces = sorted(events["force"].unique())
-    index = pd.MultiIndex.from_product([forces, range(lo, hi + 1)], names=["force", "p"])
-    med.index.names = p90.index.names = examined.index.names = ["force", "p"]
-    n_out.index.names = spend.index.names = ["force", "p"]
-    recv.index.names = ["force", "p"]
-    panel = pd.DataFrame(index=index)
-    panel["devices_received"] = recv.reindex(index, fill_value=0).astype("int64")
-    panel["devices_examined"] = examined.reindex(index, fill_value=0).astype("int64")
-    panel["backlog"] = (
-        (panel["devices_received"] - panel["devices_examined"]).groupby(level="force").cumsum()
-    )
-    panel["median_turnaround_days"] = med.reindex(index).astype("float64")
-    panel["p90_turnaround_days"] = p90.reindex(index).astype("float64")
-    panel["outsourced_exams"] = n_out.reindex(index, fill_value=0).astype("int64")
-    panel["outsourced_spend_gbp"] = spend.reindex(index, fill_value=0.0).astype("float64")
-    panel = panel.reset_index()
-    panel["period"] = [
-        format_period(pd.Period(ordinal=int(o), freq=pfreq)) for o in panel["p"].to_numpy()
-    ]
-    panel["force"] = panel["force"].astype(str)
-    panel["period"] = panel["period"].astype(str)
-    return panel[["force", "period", *CASE_METRICS]].reset_index(drop=True)
+        return aggregate_cases_pandas
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,7 +28,7 @@ FEW_TREATED = 6
 #: Below this many clusters, cluster-robust (CR1) standard errors are unreliable.
 FEW_CLUSTERS = 30
 #: Estimators that are regressions (wild cluster bootstrap applies).
-REGRESSION_METHODS = ("twfe", "event_study", "twoway", "did2x2")
+REGRESSION_METHODS = ("twfe", "event_study", "sun_abraham", "twoway", "did2x2")
 
 
 def _first_last(panel: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,7 +126,7 @@ def recommended_inference(panel: Panel, method: str) -> str:
     if method in ("sdid", "synth", "synthetic"):
         return "ri"
     if n_effectively_treated(panel) < FEW_TREATED:
-        if method == "event_study":
+        if method in ("event_study", "sun_abraham"):
             return "wild"
         if method == "cs" and not panel.is_balanced:
             return "cr3"
@@ -149,7 +149,7 @@ def design_warnings(panel: Panel, inference: str, method: str = "") -> tuple[str
             f"with so few treated clusters (it tends to over- or under-reject); trust "
             f"randomization inference ('ri') instead"
         )
-        if method == "event_study":
+        if method in ("event_study", "sun_abraham"):
             text += (
                 " (not offered for event studies: estimate the overall effect with method 'cs' "
                 "or 'twfe' and inference 'ri')"

@@ -24,7 +24,7 @@ from evaluation.results import DidResult
 
 __all__ = ["CONTROLS", "INFERENCE_NAMES", "METHODS", "Method", "estimate", "estimator"]
 
-Method = Literal["cs", "twfe", "did2x2", "event_study", "imputation", "sdid"]
+Method = Literal["cs", "twfe", "did2x2", "event_study", "sun_abraham", "imputation", "sdid"]
 
 #: method name -> (module, function, description)
 METHODS: dict[str, tuple[str, str, str]] = {
@@ -35,6 +35,11 @@ METHODS: dict[str, tuple[str, str, str]] = {
         "evaluation.estimators.event_study",
         "fit_event_study",
         "dynamic TWFE event study",
+    ),
+    "sun_abraham": (
+        "evaluation.estimators.sun_abraham",
+        "fit_sun_abraham",
+        "Sun-Abraham interaction-weighted event study",
     ),
     "imputation": (
         "evaluation.estimators.imputation",

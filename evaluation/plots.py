@@ -128,8 +128,13 @@ def _millions(x: float) -> str:
 # ---------------------------------------------------------------- event study
 
 
-def event_study_data(result: DidResult) -> pd.DataFrame:
+def event_study_data(
+    result: DidResult, *, window: tuple[int | None, int | None] | None = None
+) -> pd.DataFrame:
     """Return the event-study estimates of a fit: one row per period relative to go-live.
+
+    ``window`` keeps event times from ``window[0]`` to ``window[1]`` inclusive (``None``: no
+    limit on that side), e.g. ``(-12, None)`` for the last year before go-live onwards.
 
     Columns: ``event_time`` (periods since go-live; -1 is the reference), ``estimate``,
     ``ci_low``, ``ci_high`` (pointwise 95% interval) and ``band_low``, ``band_high``
@@ -157,11 +162,24 @@ def event_study_data(result: DidResult) -> pd.DataFrame:
     for col in ("band_low", "band_high"):
         out[col] = es[col].astype(float).to_numpy() if col in es.columns else np.nan
     out["phase"] = np.where(out["event_time"] < 0, "before", "after")
+    if window is not None:
+        lo, hi = window
+        keep = np.ones(len(out), dtype=bool)
+        if lo is not None:
+            keep &= out["event_time"].to_numpy() >= lo
+        if hi is not None:
+            keep &= out["event_time"].to_numpy() <= hi
+        out = out.loc[keep]
     return out.sort_values("event_time", kind="stable").reset_index(drop=True)
 
 
 def event_study_chart(
-    result: DidResult, *, title: str | None = None, unit: str = "", period_name: str = "periods"
+    result: DidResult,
+    *,
+    title: str | None = None,
+    unit: str = "",
+    period_name: str = "periods",
+    window: tuple[int | None, int | None] | None = None,
 ) -> go.Figure:
     """Plot an event study: estimates with 95% intervals and, where computed, sup-t bands.
 
@@ -175,8 +193,10 @@ def event_study_chart(
         Unit of the outcome for the y-axis title.
     period_name
         What one step of event time is (``"months"``, ``"quarters"``, ...).
+    window
+        Event times to show (see :func:`event_study_data`).
     """
-    data = event_study_data(result)
+    data = event_study_data(result, window=window)
     n_pre = int((data["event_time"] < 0).sum())
     has_band = bool(data["band_low"].notna().any())
     alt = (
@@ -330,9 +350,15 @@ def trends_chart(
         if mark in set(data["period"]):
             fig.add_vline(x=mark, line={"color": _GREY, "width": 1, "dash": "dot"})
             fig.add_annotation(
-                x=mark, y=1, yref="paper", text=f"go-live {mark}", showarrow=False,
-                xanchor="left", yanchor="top", font={"size": 12},
-            )  # fmt: skip
+                x=mark,
+                y=1,
+                yref="paper",
+                text=f"go-live {mark}",
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                font={"size": 12},
+            )
     fig.update_xaxes(type="category", nticks=12)
     return fig
 
@@ -590,9 +616,14 @@ def monte_carlo_chart(
         )
     fig.add_vline(x=0, line={"color": _ORANGE, "width": 2})
     fig.add_annotation(
-        x=0, y=0.9, yref="paper", text="NPSV = 0", showarrow=False, xanchor="left",
+        x=0,
+        y=0.9,
+        yref="paper",
+        text="NPSV = 0",
+        showarrow=False,
+        xanchor="left",
         font={"color": PALETTE["dark_grey"]},
-    )  # fmt: skip
+    )
     fig.update_yaxes(tickformat=".0%")
     return fig
 

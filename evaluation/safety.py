@@ -1,14 +1,16 @@
 """Untrusted text stays text: the one formula-injection neutraliser for every output.
 
 A spreadsheet runs a cell whose text starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or
-carriage return before one) as a formula: ``=cmd|' /C calc'!A0``, and also the forms that
-begin like a number, ``-2+3+cmd|' /C calc'!A0`` and ``+1+cmd|...``. Force names, metric names,
-descriptions and problem values come from users' files, so every writer of CSV, of JSON meant
-for spreadsheets and of workbooks passes its text cells through :func:`neutralise_cell`, which
-prefixes such text with a single quote (``'``), the convention spreadsheets show as text.
+carriage return) as a formula: ``=cmd|' /C calc'!A0``, and also the forms that begin like a
+number, ``-2+3+cmd|' /C calc'!A0`` and ``+1+cmd|...``. Force names, metric names, descriptions
+and problem values come from users' files, so every writer of CSV, of JSON meant for
+spreadsheets and of workbooks passes its text cells through :func:`neutralise_cell`, which
+prefixes any text starting with one of those characters with a single quote (``'``), the
+convention spreadsheets show as text (OWASP). Numbers stored as numbers are left alone; so is
+every other value that is not text.
 
-Plain numbers written as text (``-5``, ``+3.5``, ``1e-3``) and a lone ``-`` are left alone: they
-are values, not formulas. Non-text values are returned unchanged.
+Reading is more lenient: :func:`starts_like_formula`, the input check, lets a plain number
+written as text (``-5``, ``+3.5``) and a lone ``-`` through, because they are values.
 
 Examples
 --------
@@ -16,8 +18,8 @@ Examples
 "'=cmd|' /C calc'!A0"
 >>> neutralise_cell("-2+3+cmd|' /C calc'!A0"), neutralise_cell("+1+cmd|x")
 ("'-2+3+cmd|' /C calc'!A0", "'+1+cmd|x")
->>> neutralise_cell("-5"), neutralise_cell("Kent"), neutralise_cell(3.5)
-('-5', 'Kent', 3.5)
+>>> neutralise_cell("-5"), neutralise_cell(-5.0), neutralise_cell("Kent")
+("'-5", -5.0, 'Kent')
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import pandas as pd
+if TYPE_CHECKING:  # pragma: no cover - pandas is imported where a frame is neutralised
+    import pandas as pd
 
 __all__ = [
     "FORMULA_START",
@@ -65,14 +68,19 @@ def starts_like_formula(text: str) -> bool:
 
 
 def neutralise_cell(value: T) -> T:
-    """Return ``value`` with formula-like text prefixed by ``'``; other values unchanged."""
-    if isinstance(value, str) and starts_like_formula(value):
+    """Return ``value`` with text starting like a formula prefixed by ``'``; others unchanged.
+
+    Text already starting with ``'`` is left as it is, so neutralising twice changes nothing.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value  # type: ignore[return-value]
     return value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``frame`` with every text cell (and column name) neutralised."""
+    import pandas as pd
+
     out = frame.copy()
     for col in out.columns:
         s = out[col]

@@ -491,7 +491,7 @@ def _extreme_values(
             + "; check it (a slip of the keyboard or of units?)",
             row=int(i) + 2,
             column=column,
-            value=raw[i],
+            value=raw[int(i)],
             expected=f"a value of the order of {typical:,.6g}" if not limit else None,
             severity="warning",
         )

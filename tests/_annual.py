@@ -60,6 +60,7 @@ def run_year(
     folder: Path,
     previous: AnnualReport | None = None,
     metrics: tuple[str, ...] | None = None,
+    robustness: bool | None = None,
 ) -> Year:
     panel, register, ledger = loaded()
     cut = cut_inputs(panel, register, ledger, year)
@@ -74,7 +75,11 @@ def run_year(
             metrics=metrics,
         )
     )
-    report = build_annual_report(result, year, previous, cut=cut, sources=sources())
+    if robustness is None:
+        robustness = metrics is None  # the quick runs skip the robustness refits
+    report = build_annual_report(
+        result, year, previous, cut=cut, sources=sources(), robustness=robustness
+    )
     return Year(cut, paths, result, report)
 
 

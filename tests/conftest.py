@@ -9,12 +9,17 @@ one with ``HYPOTHESIS_PROFILE=fuzz`` or pytest's ``--hypothesis-profile=fuzz``.
 ``require_tool`` is how a test asks for a real system program (Chromium, LibreOffice, pdftoppm).
 The project's set-up installs them (``make setup`` runs ``tools/system-deps.sh``). Under CI
 (``CI=true``) a missing program fails the test; elsewhere the test is skipped with the reason.
+``require_peer`` is the same rule for the peer packages the estimates are checked against (the
+``peers`` extra, installed by ``make setup``): a cross-check that silently skipped in CI would
+check nothing.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -35,3 +40,17 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def require_peer(module: str) -> ModuleType:
+    """Import peer module ``module`` (``"pyfixest"``); fail under CI, skip elsewhere, if missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        message = (
+            f"peer package {module.split('.')[0]!r} is not importable ({exc}); make setup "
+            "installs the peers extra (pip install -e '.[dev,peers]')"
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)

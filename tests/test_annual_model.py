@@ -106,6 +106,9 @@ def test_change_since_last_year(years) -> None:
     assert m.loc["NPSV (GBP, real)", "last_year"] == last.headline.npsv
     assert m.loc["NPSV (GBP, real)", "this_year"] == this.headline.npsv
     assert m.loc["BCR", "change"] == pytest.approx(this.headline.bcr - last.headline.bcr)
+    shown = {r[0]: r for r in change.tables[0].rows()}
+    assert shown["P(NPSV > 0)"][2].endswith("%") and shown["Pilot forces live"][2] == "14"
+    assert shown["NPSV (GBP, real)"][2] == f"GBP {this.headline.npsv:,.0f}"
     eff = change.tables[2].frame.set_index("metric")
     assert (
         eff.loc["outsourced_exams", "last_year"]
@@ -174,3 +177,44 @@ def test_formats() -> None:
     with pytest.raises(ValueError, match="kind must be one of"):
         format_value(1.0, "euros")
     assert np.isnan(float("nan"))
+
+
+def test_robustness_checks_of_the_benefit_metrics(years) -> None:
+    import numpy as np
+
+    from evaluation.estimate import estimate
+    from evaluation.panel import attach_cohorts
+
+    y = years["2025-26"]
+    impact = next(s for s in y.report.sections if s.key == "impact")
+    tables = {t.key: t.frame for t in impact.tables}
+    est = tables["robust-estimators"]
+    assert set(est["metric"]) == {"outsourced_exams", "officer_hours_digital"}
+    frame = attach_cohorts(y.result.panel, y.result.register)
+    again = estimate(frame, "outsourced_exams", method="imputation", rng=np.random.default_rng(0))
+    row = est[(est["metric"] == "outsourced_exams") & (est["estimator"] == "imputation")]
+    assert row["estimate"].item() == pytest.approx(again.overall.estimate, rel=1e-12)
+    main = est[(est["metric"] == "outsourced_exams") & (est["estimator"] == "cs (main)")]
+    assert main["estimate"].item() == y.result.results["outsourced_exams"].overall.estimate
+    placebo = tables["robust-placebo"].set_index("metric")
+    assert placebo.loc["outsourced_exams", "shift"] == 12
+    assert placebo.loc["outsourced_exams", "fake_go_live"].startswith("2021-04")
+    loo = tables["robust-loo"].set_index("metric").loc["outsourced_exams"]
+    assert loo["min_estimate"] <= loo["estimate"] <= loo["max_estimate"]
+    assert loo["force_at_max"] in set(y.result.register["force"])
+    # the rating reads the checks
+    assert any("Placebo" in r or "placebo" in r for r in y.report.headline.confidence_reasons)
+
+
+def test_table_csv_never_carries_a_formula(years, tmp_path) -> None:
+    import dataclasses
+
+    t = years["2025-26"].report.tables()[0]
+    frame = t.frame.copy()
+    first = t.columns[0].name
+    frame.loc[0, first] = "=HYPERLINK(1)"
+    frame.loc[1, first] = "@cmd"
+    path = dataclasses.replace(t, frame=frame).to_csv(tmp_path / "t.csv")
+    back = pd.read_csv(path)
+    assert back.iloc[0, 0] == "'=HYPERLINK(1)" and back.iloc[1, 0] == "'@cmd"
+    assert list(back.columns) == t.headers()

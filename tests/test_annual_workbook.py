@@ -157,6 +157,10 @@ def test_workbook_lint(book) -> None:
             if fmt == "0.0%":
                 assert "%" in h, (ws.title, h)
     assert len(table_names) == len(wb.worksheets) - 1
+    # every sheet is on the Contents sheet; the chart sheet reads the live Appraisal cells
+    listed = [r[0] for r in wb["Contents"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)]
+    assert listed == wb.sheetnames
+    assert [c.title for c in wb.chartsheets] == ["Chart"]
 
 
 def test_text_from_data_is_never_a_formula(year, tmp_path) -> None:
@@ -174,7 +178,8 @@ def test_text_from_data_is_never_a_formula(year, tmp_path) -> None:
     found = [c for c in values if c.value in bad]
     assert len(found) == len(bad)
     assert all(c.data_type == "s" for c in found)
-    xml = zipfile.ZipFile(path).read(f"xl/worksheets/sheet{wb.sheetnames.index('Effects') + 1}.xml")
+    index = wb.worksheets.index(wb["Effects"]) + 1
+    xml = zipfile.ZipFile(path).read(f"xl/worksheets/sheet{index}.xml")
     assert b"<f>HYPERLINK" not in xml and b"<f>1+2" not in xml
 
 

@@ -32,6 +32,7 @@ def _params(**extra: object):
         "uncertainty": {
             "cost_scale": {"value": 1.0, "low": 0.9, "high": 1.2, "source": "test"},
         },
+        "real_growth": {"wages": {"value": 0.0, "source": "test"}},
         "benefits": [
             {"name": "outsourced_exams_avoided", "decay": {"value": 0.0, "source": "test"}},
             {"name": "officer_hours_released", "enabled": False},
@@ -184,3 +185,166 @@ def test_effect_distribution_is_stated_never_a_silent_fallback():
     assert b.monte_carlo is not None and b.monte_carlo.effect_distribution == "bootstrap"
     assert "joint bootstrap draws" in b.monte_carlo.effect_distribution_note
     assert math.isfinite(b.monte_carlo.p50)
+
+
+def test_real_wage_growth_and_both_bcr_conventions():
+    """Real wage growth 2% a year. Staff 100,000 a year (real) outturn in 2022-23 and
+    2023-24, projected 102,000 in 2024-25 and 104,040 in 2025-26 (grown from the last outturn
+    year). Officer hours: 1,000 a year released x 36.51 (2014-15 prices) x 104.00 / 76.57 x
+    share 1 = V; wage-linked, so 2025-26 (one year after the 2024-25 price base) is worth
+    1.02 V. Outsourced exams: 200 x GBP 500 = 100,000 a year, cashable.
+    BCR conventions: counted as benefits, BCR = (cash + non-cash) / costs; netted off costs,
+    BCR = non-cash / (costs - cash).
+    """
+    doc = {
+        "settings": {"appraisal_period_years": {"value": 4, "source": "test"}},
+        "unit_values": {
+            "outsourced_exam": {"value": 500.0, "price_base": "2024-25", "source": "test"},
+            "hour_release_share": {"value": 1.0, "source": "test"},
+            "officer_hour_sergeant_and_below": {
+                "value": 36.51,
+                "price_base": "2014-15",
+                "source": "test",
+            },
+        },
+        "real_growth": {"wages": {"value": 0.02, "source": "test"}},
+        "benefits": [
+            {"name": "outsourced_exams_avoided", "decay": {"value": 0.0, "source": "test"}},
+            {"name": "officer_hours_released", "decay": {"value": 0.0, "source": "test"}},
+            {"name": "cce_referrals_social_value", "enabled": False},
+        ],
+    }
+    p = params_from_dict(doc)
+    ledger = pd.DataFrame(
+        [
+            ("Durham", "2022-23", "staff", "recurrent", 100_000.0, "real 2024-25"),
+            ("Durham", "2023-24", "staff", "recurrent", 100_000.0, "real 2024-25"),
+        ],
+        columns=["force", "financial_year", "category", "kind", "amount_gbp", "price_basis"],
+    )
+    frame = pd.DataFrame(
+        {
+            "metric": ["outsourced_exams", "officer_hours_digital"],
+            "estimate": [-200.0, -1000.0],
+            "se": [10.0, 100.0],
+            "unit": ["exams", "hours"],
+        }
+    )
+    a = appraise(ledger, frame, p, rollout=False, uncertainty=False)
+    staff = a.cost_lines[a.cost_lines["basis"] == "forecast"].set_index("financial_year")
+    assert staff["base_real_gbp"].to_dict() == pytest.approx(
+        {"2024-25": 102_000.0, "2025-26": 104_040.0}, abs=PENNY
+    )
+    v = 1000 * 36.51 * 104.00 / 76.57
+    hours = a.benefit_lines[a.benefit_lines["line"] == "officer_hours_released"]
+    assert hours["value_gbp"].to_numpy() == pytest.approx([v, v, v, 1.02 * v], abs=PENNY)
+    d = [1.035**-t for t in range(4)]
+    costs = 100_000 * (d[0] + d[1]) + 102_000 * d[2] + 104_040 * d[3]
+    cash = 100_000 * sum(d)
+    noncash = v * (d[0] + d[1] + d[2]) + 1.02 * v * d[3]
+    s = a.summary
+    assert s.pv_costs == pytest.approx(costs, abs=PENNY)
+    assert s.bcr == pytest.approx((cash + noncash) / costs, rel=1e-12)
+    assert s.bcr_cashable_netted == pytest.approx(noncash / (costs - cash), rel=1e-12)
+    assert "netted" in s.bcr_convention
+
+
+def test_ex_post_split_into_realised_to_date_and_projected():
+    """Outturn to 2022-23: realised costs 350,000 and benefits 100,000 (year 0); projected
+    costs 50,000 and benefits 100,000 a year for three more years, discounted to 2022-23."""
+    a = appraise(_ledger(), _effects(), _params(), rollout=False, uncertainty=False)
+    rz, pj = a.realised_to_date, a.projected
+    assert rz is not None and pj is not None
+    assert (rz.first_year, rz.last_year, pj.first_year, pj.last_year) == (
+        "2022-23",
+        "2022-23",
+        "2023-24",
+        "2025-26",
+    )
+    assert (rz.pv_costs, rz.pv_benefits) == pytest.approx((350_000, 100_000), abs=PENNY)
+    future = D(4) - 1
+    assert pj.pv_costs == pytest.approx(50_000 * future, abs=PENNY)
+    assert pj.pv_benefits == pytest.approx(100_000 * future, abs=PENNY)
+    assert rz.npsv + pj.npsv == pytest.approx(a.npsv, abs=PENNY)
+    assert pj.discount_base_year == a.summary.discount_base_year
+    d = a.to_dict()
+    assert d["realised_to_date"]["npsv"] == pytest.approx(rz.npsv)
+
+
+def test_non_monetised_impacts_and_the_value_they_would_need():
+    """Go-forward (2023-24 to 2025-26): benefits 40 exams x 500 = 20,000 a year against costs
+    50,000: NPSV = -30,000 x D(3). One pilot force-year a year, discounted: D(3). A backlog
+    fall of 200 (SE 50) would need 30,000 per force-year, GBP 150 per case of backlog."""
+    frame = pd.DataFrame(
+        {
+            "metric": ["outsourced_exams", "backlog", "median_turnaround_days"],
+            "estimate": [-40.0, -200.0, 5.0],
+            "se": [0.0, 50.0, 10.0],
+            "unit": ["exams", "count", "days"],
+        }
+    )
+    a = appraise(_ledger(), frame, _params(), rollout=False, uncertainty=False)
+    assert a.go_forward.npsv == pytest.approx(-30_000 * D(3), abs=PENNY)
+    nm = a.non_monetised.set_index("metric")
+    assert list(nm.index) == ["median_turnaround_days", "backlog"]  # p90 has no estimate
+    b = nm.loc["backlog"]
+    assert (b["ci_low"], b["ci_high"]) == pytest.approx(
+        (-200 - 1.96 * 50, -200 + 1.96 * 50), abs=0.01
+    )
+    assert bool(b["significant"]) and b["better"] == "lower" and bool(b["improves"])
+    assert b["discounted_force_years"] == pytest.approx(D(3), rel=1e-12)
+    assert b["value_needed_per_force_year"] == pytest.approx(30_000, rel=1e-10)
+    assert b["value_needed_per_unit"] == pytest.approx(150, rel=1e-10)
+    t = nm.loc["median_turnaround_days"]
+    assert not bool(t["significant"]) and not bool(t["improves"])
+
+
+def test_switching_values_state_their_prices_and_flag_infeasible_ones():
+    """Only officer time, valued at 0.75 of the hourly cost: at -100 hours a year the benefit is
+    far below the cost, so the share would have to exceed 1 (infeasible) to break even."""
+    benefits = [
+        {"name": "outsourced_exams_avoided", "enabled": False},
+        {"name": "officer_hours_released", "decay": {"value": 0.0, "source": "test"}},
+        {"name": "cce_referrals_social_value", "enabled": False},
+    ]
+    p = _params(benefits=benefits)
+    frame = pd.DataFrame(
+        {"metric": ["officer_hours_digital"], "estimate": [-100.0], "se": [50.0], "unit": ["hours"]}
+    )
+    a = appraise(_ledger(), frame, p, rollout=False, monte_carlo=False)
+    sw = a.go_forward_uncertainty.switching_values.set_index("input")
+    share = sw.loc["unit_value:hour_release_share"]
+    assert share["switching_value"] > 1 and share["feasible"] is False
+    assert "share cannot exceed" in share["infeasible_because"]
+    hour = sw.loc["unit_value:officer_hour_sergeant_and_below"]
+    assert hour["feasible"] is True and "GBP in 2014-15 prices" in hour["price_basis"]
+    eff = sw.loc["effect:officer_hours_digital"]
+    z = (eff["switching_value"] - eff["central"]) / 50.0
+    assert eff["se_from_estimate"] == pytest.approx(z, rel=1e-12)
+    from scipy import stats
+
+    assert eff["prob_beyond"] == pytest.approx(stats.norm.sf(abs(z)), rel=1e-12)
+    assert "real 2024-25 prices" in sw["npsv_price_basis"].iloc[0]
+
+
+def test_cli_uses_the_register_given_with_costs(tmp_path, capsys):
+    import json
+
+    from evaluation.cli import main
+
+    costs = tmp_path / "costs.csv"
+    _ledger().to_csv(costs, index=False)
+    reg = tmp_path / "reg.csv"
+    reg.write_text("force,wave,go_live\nDurham,1,2022-10-01\n", encoding="utf-8")
+    args = ["appraise", "--costs", str(costs), "--no-rollout", "--draws", "100", "--json"]
+    assert main([*args, "--register", str(reg)]) == 0
+    with_reg = json.loads(capsys.readouterr().out)
+    assert with_reg["inputs"]["register"] == "reg.csv"
+    assert with_reg["inputs"]["go_live"] == "register"
+    assert main(args) == 0
+    without = json.loads(capsys.readouterr().out)
+    assert without["inputs"]["go_live"] == "inferred from the ledger"
+    assert any("No pilot register was given" in n for n in without["notes"])
+    # October go-live: half of the first year's benefit
+    first = with_reg["by_year"][0]["benefits_gbp"], without["by_year"][0]["benefits_gbp"]
+    assert first[0] == pytest.approx(first[1] / 2, rel=1e-12)

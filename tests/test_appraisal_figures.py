@@ -78,6 +78,8 @@ def _moved(inputs, name: str, value: object, *, ob_param: str) -> dict[str, obje
         return {"params": params.updated(f"assets.life_years.{key}", int(value))}
     if kind == "decay":
         return {"params": params.updated(f"benefits.{key}.decay", float(value))}
+    if kind == "real_wage_growth":
+        return {"params": params.updated("real_growth.wages", float(value))}
     raise AssertionError(f"no fresh appraisal for tornado input {name!r}")
 
 
@@ -133,6 +135,20 @@ def test_every_tornado_row_at_both_ends_is_a_fresh_appraisal(inputs, result) -> 
         else:
             assert float(row["low"]) < float(row["high"]), name  # not swapped
         for end in ("low", "high"):
+            if name == "cost_scale":
+                # the range scales projected costs only (outturn and sunk costs are known):
+                # checked against the cost lines, and a fresh appraisal of a scaled ledger
+                # confirms that every cost line is linear in the ledger's amounts
+                lines = result.cost_lines
+                projected = (lines["basis"] != "outturn") & ~lines["sunk"].astype(bool)
+                pv_projected = float(lines.loc[projected, "pv_gbp"].sum())
+                scale = float(row[end])
+                expected = result.npsv - (scale - 1.0) * pv_projected
+                assert row[f"npsv_at_{end}"] == pytest.approx(expected, abs=PENNY), (name, end)
+                moved = _moved(inputs, name, scale, ob_param="optimism_bias.pilot_forecast")
+                fresh = _fresh(inputs, **moved)
+                assert fresh.pv_costs == pytest.approx(scale * result.pv_costs, rel=1e-12)
+                continue
             moved = _moved(inputs, name, row[end], ob_param="optimism_bias.pilot_forecast")
             fresh = _fresh(inputs, **moved).npsv
             assert row[f"npsv_at_{end}"] == pytest.approx(fresh, abs=PENNY), (name, end)
@@ -162,13 +178,34 @@ def _npsv(inputs, name: str, value: float, *, rollout: bool) -> tuple[float, flo
     return view.npsv, view.pv_costs
 
 
+def _projected_pv(a: Appraisal) -> tuple[float, float]:
+    """(PV of outturn and sunk costs, PV of projected costs) from the cost lines."""
+    lines = a.cost_lines
+    projected = (lines["basis"] != "outturn") & ~lines["sunk"].astype(bool)
+    return float(lines.loc[~projected, "pv_gbp"].sum()), float(lines.loc[projected, "pv_gbp"].sum())
+
+
 def _switching_checked(
-    inputs, frame: pd.DataFrame, *, rollout: bool, only: set[str] | None = None
+    inputs,
+    frame: pd.DataFrame,
+    *,
+    rollout: bool,
+    only: set[str] | None = None,
+    appraisal: Appraisal | None = None,
 ) -> int:
     checked = 0
     for row in frame.dropna(subset=["switching_value"]).to_dict("records"):
         name, x = row["input"], float(row["switching_value"])
         if only is not None and name not in only:
+            continue
+        if name == "cost_scale" and not rollout:
+            # the range scales projected costs only; outturn and sunk costs are known, so a
+            # scaled ledger (which scales them too) is no check: use the cost lines
+            assert appraisal is not None
+            fixed, projected = _projected_pv(appraisal)
+            npsv = appraisal.pv_benefits - fixed - x * projected
+            assert abs(npsv) < 1e-9 * appraisal.pv_costs + PENNY, (name, x, npsv)
+            checked += 1
             continue
         npsv, pv_costs = _npsv(inputs, name, x, rollout=rollout)
         assert abs(npsv) < 1e-9 * pv_costs + PENNY, (name, x, npsv)
@@ -182,7 +219,7 @@ def _switching_checked(
 def test_switching_values_are_zeros_of_fresh_appraisals(inputs, result) -> None:
     sw = result.switching_values
     assert {"effect:outsourced_exams", "cost_scale", "discount_rate"} <= set(sw["input"])
-    assert _switching_checked(inputs, sw, rollout=False) >= 5
+    assert _switching_checked(inputs, sw, rollout=False, appraisal=result) >= 5
 
 
 def test_rollout_switching_values_are_zeros_of_fresh_rollouts(inputs, result) -> None:
@@ -202,9 +239,12 @@ def test_switching_values_of_a_positive_appraisal_with_a_discount_rate_root(inpu
     assert a.npsv > 0
     sw = a.switching_values
     rate = sw.set_index("input").loc["discount_rate", "switching_value"]
-    assert 0.2 < rate < 1.0
+    assert 0.035 < rate < 1.0  # NPSV > 0 at the 3.5% schedule and < 0 at 100%
     bigger = (ledger, big, go_live, params)
-    assert _switching_checked(bigger, sw, rollout=False, only={"discount_rate", "cost_scale"}) == 2
+    checked = _switching_checked(
+        bigger, sw, rollout=False, only={"discount_rate", "cost_scale"}, appraisal=a
+    )
+    assert checked == 2
 
 
 def test_switching_value_change_pct_is_relative_to_the_central_value(result) -> None:
@@ -213,8 +253,9 @@ def test_switching_value_change_pct_is_relative_to_the_central_value(result) -> 
         if row["central"] != 0:
             expected = 100 * (row["switching_value"] - row["central"]) / abs(row["central"])
             assert row["change_pct"] == pytest.approx(expected), row["input"]
+    fixed, projected = _projected_pv(result)
     assert math.isclose(
         float(sw.set_index("input").loc["cost_scale", "switching_value"]),
-        result.pv_benefits / result.pv_costs,
+        (result.pv_benefits - fixed) / projected,
         rel_tol=1e-12,
     )

@@ -35,6 +35,7 @@ def _params(period: int = 4, **sections: object):
             }
         },
         "uncertainty": {"cost_scale": {"value": 1.0, "source": "test"}},
+        "real_growth": {"wages": {"value": 0.0, "source": "test"}},
         "benefits": [
             {"name": "officer_hours_released", "enabled": False},
             {"name": "cce_referrals_social_value", "enabled": False},
@@ -131,8 +132,8 @@ def test_deflator_is_rebased_to_a_user_series_and_price_base():
 
 
 def test_unit_values_are_uprated_from_their_own_price_base():
-    # officer hour 36.51 in 2014-15 prices (index 76.57) to 2024-25 (104.00)
-    p = load_params()
+    # officer hour 36.51 in 2014-15 prices (index 76.57) to 2024-25 (104.00), share valued 1
+    p = load_params().updated("unit_values.hour_release_share", 1.0)
     effects = pd.DataFrame(
         {
             "metric": ["outsourced_exams", "officer_hours_digital"],
@@ -198,7 +199,7 @@ def test_equipment_refresh_and_straight_line_residual_value():
     # 400,000 equipment in 2022-23 (life 4), 6-year period, outturn to 2022-23:
     # refresh in 2026-27 at 400,000 x 1.10 (lower bound) = 440,000; at the end of 2027-28 it
     # has used 2 of 4 years: residual 440,000 x 2/4 = 220,000 as a negative cost in 2027-28.
-    p = _params(period=6)
+    p = _params(period=6, assets=_LIFE4)
     ledger = _ledger([("Durham", "2022-23", "equipment", "capital", 400_000.0, "real 2024-25")])
     a = appraise(ledger, _effects(), p, rollout=False, uncertainty=False)
     cl = a.cost_lines
@@ -335,7 +336,7 @@ def test_ramp_up_decay_and_cashable_split():
         {"name": "officer_hours_released", "enabled": True},
         {"name": "cce_referrals_social_value", "enabled": False},
     ]
-    p = _params(benefits=benefits)
+    p = _params(benefits=benefits).updated("unit_values.hour_release_share", 1.0)
     effects = pd.DataFrame(
         {
             "metric": ["outsourced_exams", "officer_hours_digital"],
@@ -495,12 +496,17 @@ def test_rollout_set_up_cost_excludes_the_pilots_refresh_spending():
     """Pilots Durham (1,000 officers: kit 100,000 in 2022-23, refreshed for 80,000 in 2025-26)
     and Cumbria (500 officers: kit 60,000 in 2023-24). Set-up kit per officer =
     (100,000 + 60,000) / 1,500 = 106.67, not (100,000 + 80,000 + 60,000) / 1,500 = 160.
-    Rollout to Durham, Cumbria and Dorset (2,000): year-1 kit 106.67 x 3,500 = 373,333.33
-    (base, before optimism bias); Dorset's refreshes (2030-31 and 2034-35, life 4) cost its
-    set-up 213,333.33 times the pilots' observed refresh ratio 80,000 / 100,000 = 0.8:
-    170,666.67 each.
+    With pure proportional scaling, one wave and no lead time, Dorset (2,000 officers; the
+    pilots continue and are not bought again) buys kit for 106.67 x 2,000 = 213,333.33 in
+    2026-27 (base, before optimism bias); its refreshes (2030-31 and 2034-35, life 4) cost that
+    times the pilots' observed refresh ratio 80,000 / 100,000 = 0.8: 170,666.67 each.
     """
-    p = _params(period=10, assets=_LIFE4)
+    rollout = {
+        "cost_model": "per-officer",
+        "waves": {"value": 1, "source": "test"},
+        "lead_time_years": {"value": 0, "source": "test"},
+    }
+    p = _params(period=10, assets=_LIFE4, rollout=rollout)
     rows = [
         ("Durham", "2022-23", "equipment", "capital", 100_000.0, "real 2024-25"),
         ("Durham", "2025-26", "equipment", "capital", 80_000.0, "real 2024-25"),
@@ -523,7 +529,8 @@ def test_rollout_set_up_cost_excludes_the_pilots_refresh_spending():
     assert kit["gbp_per_officers_fte"].iloc[0] == pytest.approx(160_000 / 1_500, rel=1e-12)
     cl = roll.cost_lines
     y1 = cl[(cl["financial_year"] == "2026-27") & (cl["category"] == "equipment")]
-    assert y1["base_real_gbp"].sum() == pytest.approx(373_333.33, abs=PENNY)
+    assert y1["base_real_gbp"].sum() == pytest.approx(213_333.33, abs=PENNY)
+    assert set(y1["force"]) == {"Dorset"}  # the pilots' kit is not bought again
     dorset = cl[(cl["force"] == "Dorset") & (cl["basis"] == "refresh")]
     assert list(dorset["financial_year"]) == ["2030-31", "2034-35"]
     assert dorset["base_real_gbp"].to_numpy() == pytest.approx([170_666.67] * 2, abs=PENNY)

@@ -201,17 +201,27 @@ def test_rollout_scales_by_officers(bundled, bundled_result):
     forces = roll.forces.set_index("force")
     pilots = list(go_live)
     officers = forces["driver"]
-    mean_pilot = officers.reindex(pilots).mean()
-    assert forces.loc["Durham", "scale"] == pytest.approx(officers["Durham"] / mean_pilot)
-    # year-1 outsourcing benefit by hand: exams avoided x GBP 450 x sum of scales over 43 forces
+    # the pilots' size behind the estimate: officers weighted by years live to 2025-26
+    years_live = pd.Series({f: 2026 - pd.Timestamp(g).year for f, g in go_live.items()})
+    assert sorted(set(years_live)) == [2, 3, 4]
+    size = (officers.reindex(pilots) * years_live.reindex(pilots)).sum() / years_live.sum()
+    assert roll.pilot_size == pytest.approx(size, rel=1e-12)
+    assert forces.loc["Durham", "scale"] == pytest.approx(officers["Durham"] / size)
+    # a new team's first-year outsourcing benefit by hand: exams avoided x GBP 450 x scale
     avoided = -effects.estimate("outsourced_exams")
+    new = [f for f in forces.index if f not in go_live]
     y1 = roll.benefit_lines[
         (roll.benefit_lines["line"] == "outsourced_exams_avoided")
         & (roll.benefit_lines["years_live"] == 1)
     ]
+    assert set(y1["force"]) == set(new)  # the pilots are not new
     assert y1["value_gbp"].sum() == pytest.approx(
-        avoided * 450 * officers.sum() / mean_pilot, abs=PENNY
+        avoided * 450 * officers.reindex(new).sum() / size, abs=PENNY
     )
+    # the pilots' set-up is not bought again: their rollout capital is refresh only
+    cl = roll.cost_lines
+    pilot_cap = cl[cl["force"].isin(pilots) & (cl["kind"] == "capital")]
+    assert set(pilot_cap["basis"]) <= {"refresh", "residual"}
     # the cost profile divides the pilots' set-up capital (not their later refresh spending)
     # by the same pilots' officers; set-up rows named independently from the ledger's text
     prof = roll.cost_profile
@@ -230,7 +240,10 @@ def test_rollout_scales_by_officers(bundled, bundled_result):
     equipment = setup.loc[setup["category"] == "equipment", "real"].sum() / pilot_officers
     assert cap.loc["equipment", "gbp_per_officers_fte"] == pytest.approx(equipment, rel=1e-12)
     assert round(equipment, 2) == 111.67  # not 133.79 with the refresh rows pooled in
-    assert len(roll.by_year) == 10 and (roll.by_year["forces_live"] == 43).all()
+    # phased: the 14 pilots in 2026-27, the new teams in three waves after a year's lead time
+    live = roll.by_year["forces_live"].tolist()
+    assert len(live) == 10 and live[0] == 14 and live[3:] == [43] * 7
+    assert live == sorted(live) and len(set(live[:4])) == 4
     assert roll.break_even and "break even" in roll.break_even[0]
 
 

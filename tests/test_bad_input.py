@@ -312,11 +312,17 @@ def test_neutraliser_quotes_every_injection_form(text: str) -> None:
     assert neutralise_cell(neutralise_cell(text)) == "'" + text  # idempotent
 
 
-@pytest.mark.parametrize("text", ["-5", "+3.5", "1e-3", "-", "Kent", "2022-23", ""])
-def test_neutraliser_leaves_values_alone(text: str) -> None:
+@pytest.mark.parametrize("value", ["1e-3", "Kent", "2022-23", "", -5.0, 3, None])
+def test_neutraliser_leaves_values_alone(value: object) -> None:
     from evaluation import neutralise_cell
 
-    assert neutralise_cell(text) == text
+    assert neutralise_cell(value) == value
+
+
+def test_input_check_lets_plain_numbers_through() -> None:
+    from evaluation.readers import is_formula
+
+    assert not any(is_formula(t) for t in ["-5", "+3.5", "-1e3", "-"])
 
 
 @pytest.mark.parametrize("text", INJECTIONS[1:3])

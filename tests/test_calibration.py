@@ -1,8 +1,8 @@
 """Calibration: interval coverage on simulated panels with known effects.
 
 The full study (500 replications per case, ``PATHFINDER_FULL=1`` or ``make calibration``) checks
-the 93-97% band; the bounded CI version runs fewer replications with a band widened by its Monte
-Carlo error. Results of the full run are in docs/calibration.md.
+the 93-97% band; the bounded CI version runs fewer replications with a two-sided band (89-99%)
+widened by its Monte Carlo error. Results of the full run are in docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from evaluation.studies import arrays_to_frame, coverage_study, study_config
 from evaluation.synth import simulate
 
-FULL = bool(os.environ.get("PATHFINDER_FULL"))
+FULL = os.environ.get("PATHFINDER_FULL") == "1"
 
 
 def test_truth_is_the_mean_effect_on_treated_cells() -> None:
@@ -43,8 +43,10 @@ def test_recommended_method_covers_at_nominal_rate() -> None:
     if FULL:
         assert 0.93 <= res.coverage <= 0.97, res.summary()
     else:
-        # 120 replications: Monte Carlo s.e. about 2 points; 3 s.e. around the nominal rate
-        assert 0.89 <= res.coverage <= 1.0, res.summary()
+        # 120 replications: Monte Carlo s.e. sqrt(0.95 x 0.05 / 120) = 2.0 points. Two-sided:
+        # 3 s.e. below the nominal rate (too narrow) and 2 s.e. above it (too wide: 119 or 120
+        # of 120 covered, which has probability 1.6% at the nominal rate). This seed: 92.5%.
+        assert 0.89 <= res.coverage <= 0.99, res.summary()
     assert abs(res.bias) < 0.25 * res.mean_width
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_peer
 
 from evaluation.errors import ConfigError, EstimationError
 from evaluation.estimators.callaway_santanna import cs_statistic, fit_cs
@@ -138,8 +139,7 @@ def test_published_dr_lpop_with_analytic_se(panel):
 
 # --------------------------------------------------------------------------- peers
 def _csdid(mpdta, control, xformla, est_method, base_period="varying", anticipation=0):
-    pytest.importorskip("csdid")
-    from csdid.att_gt import ATTgt
+    ATTgt = require_peer("csdid.att_gt").ATTgt
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -219,8 +219,7 @@ def test_peer_csdid(mpdta, panel, control, peer_control, xf, est, peer_est, bp, 
 @pytest.mark.peers
 @pytest.mark.parametrize("control", ["never", "notyet"])
 def test_peer_differences(mpdta, panel, control):
-    pytest.importorskip("differences")
-    from differences import ATTgt
+    ATTgt = require_peer("differences").ATTgt
 
     df = mpdta.copy()
     df["ft"] = df["first.treat"].replace(0, np.nan)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +11,7 @@ import pytest
 
 from evaluation.cases import CASE_METRICS, aggregate_cases
 from evaluation.cli import main
-from evaluation.commands.ingest import parse_column_map
+from evaluation.commands.ingest import TerminalProgress, parse_column_map
 from evaluation.errors import ConfigError
 
 ROWS = [
@@ -62,6 +64,7 @@ def test_ingest_quarter_with_as_of_and_limits(cases: Path, tmp_path: Path) -> No
     out = tmp_path / "panel.csv"
     argv = ["ingest", str(cases), "--freq", "quarter", "--out", str(out), *MAP]
     argv += ["--as-of", "2022-07-31", "--memory-limit", "500MB", "--threads", "1"]
+    argv += ["--spill-dir", str(tmp_path)]
     assert main(argv) == 0
     panel = pd.read_csv(out)
     assert panel["period"].tolist() == ["2022-Q2", "2022-Q2"]
@@ -94,6 +97,8 @@ def test_ingest_bad_rows_exit_2(tmp_path: Path, capsys) -> None:
         (["--as-of", "yesterday"], "as_of"),
         (["--threads", "0"], "threads"),
         (["--start", "2022-Q1"], "start"),
+        (["--spill-dir", "/no/such/folder"], "spill_dir"),
+        (["--memory-limit", "lots"], "DuckDB"),
     ],
 )
 def test_ingest_bad_options_exit_2(cases: Path, tmp_path: Path, capsys, extra, message) -> None:
@@ -133,3 +138,64 @@ def test_parse_column_map() -> None:
         parse_column_map(["=force"])
     with pytest.raises(ConfigError):
         parse_column_map(["a=force", "a=received"])
+
+
+# ----------------------------------------------------------------------------- progress
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(
+    cases: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "panel.csv"
+    argv = ["ingest", str(cases), "--out", str(out), *MAP]
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: quiet
+    tty = _Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    assert main(argv) == 0
+    drawn = tty.getvalue()
+    assert "reading cases.csv [" in drawn and "100%" in drawn
+    assert drawn.endswith("\r")  # the bar's line is cleared before the summary
+
+
+def test_terminal_progress_draws_in_place() -> None:
+    stream = io.StringIO()
+    bar = TerminalProgress("big.csv", stream, width=4)
+    for fraction in (0.0, 0.25, 0.25, 0.5, 1.0):
+        bar(fraction)
+    frames = stream.getvalue().split("\r")[1:]
+    assert [f.split("]")[0] for f in frames] == [
+        "reading big.csv [----",
+        "reading big.csv [#---",
+        "reading big.csv [##--",
+        "reading big.csv [####",
+    ]  # a repeated fraction is not redrawn
+    bar.close()
+    assert stream.getvalue().endswith("\r" + " " * len(frames[-1]) + "\r")
+
+
+def test_library_reports_progress_up_to_one(cases: Path) -> None:
+    seen: list[float] = []
+    aggregate_cases(cases, columns=parse_column_map(MAP[1::2]), progress=seen.append)
+    assert seen and seen[-1] == 1.0
+    assert all(0.0 <= f <= 1.0 for f in seen) and seen == sorted(seen)
+
+
+def test_problem_totals_name_their_columns(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "force,received,completed,outsourced,cost_gbp\n"
+        "Met,01/04/2022,,,\n"
+        "Met,2022-04-01,02/04/2022,no,10\n"
+        "Met,2022-04-01,03/04/2022,no,10\n",
+        encoding="utf-8",
+    )
+    assert main(["ingest", str(path), "--out", str(tmp_path / "p.csv")]) == 2
+    first = capsys.readouterr().err.splitlines()[1]
+    assert first.endswith(
+        "3 problem(s) in a file of 3 data rows (not a date (received): 1; "
+        "not a date (completed): 2)"
+    )

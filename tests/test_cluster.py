@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_peer
 from scipy import stats
 
 from evaluation.errors import EstimationError
@@ -28,7 +29,8 @@ def _plain_problem(seed: int = 1, g: int = 15) -> tuple[np.ndarray, np.ndarray, 
 
 
 def test_cr1_matches_statsmodels_cluster():
-    sm = pytest.importorskip("statsmodels.api")
+    import statsmodels.api as sm
+
     y, X, cl = _plain_problem()
     lp = LinearProblem(y=y, X=X, clusters=cl, targets=[1, 2], names=["a", "b"])
     out = CR1().infer(lp, InferenceSettings())
@@ -69,7 +71,7 @@ def test_cr3_closed_form_equals_refit_loop():
 
 @pytest.mark.peers
 def test_cr3_matches_pyfixest_crv3_with_documented_conversion():
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df = pd.read_csv(MPDTA)
     df = df[df["countyreal"].isin(df["countyreal"].unique()[::4])].reset_index(drop=True)
     df["D"] = ((df["year"] >= df["first.treat"]) & (df["first.treat"] > 0)).astype(float)

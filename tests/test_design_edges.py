@@ -323,3 +323,13 @@ def test_first_period_units_are_refused_as_the_cs_docs_say() -> None:
     frame.loc[frame["force"] == "u19", "cohort"] = 1
     with pytest.raises(EstimationError, match="u19"):
         estimate(frame, "y", method="cs", inference="cr1")
+
+
+def test_leave_one_pilot_out_drops_only_effectively_treated_units() -> None:
+    from evaluation.sensitivity.placebo import leave_one_pilot_out
+
+    panel = Panel.from_frame(
+        _late_frame(), unit="force", time="period", cohort="cohort", outcomes="y"
+    )
+    res = leave_one_pilot_out(panel, "y", fit_cs, inference="cr1")
+    assert res.table["dropped"].tolist() == ["u00", "u01", "u02"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_peer
 from scipy import stats
 
 from evaluation.errors import ConfigError, EstimationError
@@ -43,7 +44,7 @@ def _generated(seed: int = 4) -> tuple[pd.DataFrame, Panel]:
 
 @pytest.mark.peers
 def test_matches_pyfixest_full_window_mpdta():
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df, panel = _mpdta()
     res = fit_event_study(panel, "lemp", inference="cr1")
     fit = pf.feols(
@@ -68,7 +69,7 @@ def test_matches_pyfixest_full_window_mpdta():
 
 @pytest.mark.peers
 def test_binned_window_matches_pyfixest_with_binned_dummies():
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df, panel = _generated()
     res = fit_event_study(panel, "y", leads=3, lags=2, inference="cr1")
     df["rb"] = np.where(df["g"] > 0, df["rel"].clip(-3, 2), -1)
@@ -83,7 +84,7 @@ def test_binned_window_matches_pyfixest_with_binned_dummies():
 
 @pytest.mark.peers
 def test_unbinned_window_drops_outside_rows():
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df, panel = _generated()
     res = fit_event_study(panel, "y", leads=3, lags=2, bin_endpoints=False, inference="cr1")
     sub = df[(df["g"] == 0) | df["rel"].between(-3, 2)]

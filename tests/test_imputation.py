@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_peer
 
 from evaluation.errors import ConfigError, EstimationError
 from evaluation.estimators.imputation import (
@@ -54,7 +55,7 @@ def _staggered(seed: int = 3, n: int = 43, t: int = 12, covariate: bool = False)
 
 
 def _did2s(df: pd.DataFrame, unit: str, time: str, cohort: str, y: str, xs: str = "0"):
-    import pyfixest as pf
+    pf = require_peer("pyfixest")
 
     d = df.copy()
     g = d[cohort].to_numpy(dtype=float)
@@ -116,7 +117,7 @@ def test_matches_pyfixest_on_mpdta() -> None:
     the 2004 cohort; (2) the full data against Gardner's two stages run with pyfixest: first
     stage feols(fixef_rm="none") on untreated rows, second stage the means of the residualised
     outcome over treated rows (the did2s second stage on treatment dummies)."""
-    import pyfixest as pf
+    pf = require_peer("pyfixest")
 
     df = pd.read_csv(DATA / "mpdta.csv")
     sub = df[df["first.treat"] != 2004]
@@ -210,7 +211,7 @@ def test_exact_recovery_without_noise_and_unbalanced_panel() -> None:
 
 
 def test_pretrend_coefficients_match_dummy_regression_on_untreated() -> None:
-    import pyfixest as pf
+    pf = require_peer("pyfixest")
 
     df = _staggered(seed=7)
     p = Panel.from_frame(df, unit="force", time="period", cohort="cohort", outcomes="y")
@@ -648,7 +649,7 @@ def test_standard_errors_match_did_imputation(
     untreated weights iteratively (tol 1e-6) and recovers the fixed effects iteratively
     (tol 1e-6), so estimates agree to 1e-6 and standard errors to 1e-6 relative (observed:
     1e-8 and 4e-9). minn=0 keeps every horizon (its default suppresses small ones)."""
-    did_imputation = pytest.importorskip("did_imputation").did_imputation
+    did_imputation = require_peer("did_imputation").did_imputation
     import contextlib
     import io
 
@@ -703,7 +704,7 @@ def test_standard_errors_against_pyfixest_did2s_gmm() -> None:
     is tau_it minus the plain overall mean; BJS/Stata weight the group average by each unit's
     weight, so the two agree exactly only when every treated unit has the same number of
     treated cells (one wave, balanced), checked here, and differ slightly otherwise (0.3% here)."""
-    import pyfixest as pf
+    pf = require_peer("pyfixest")
 
     for one_wave in (False, True):
         df = _staggered(seed=3)

@@ -158,3 +158,12 @@ def test_same_inputs_same_figures(result) -> None:
 def test_empty_tornado_is_an_empty_frame() -> None:
     data = plots.tornado_data(pd.DataFrame())
     assert data.empty and "swing_gbp" in data.columns
+
+
+def test_event_study_window(result) -> None:
+    res = result.results["outsourced_exams"]
+    data = plots.event_study_data(res, window=(-12, 6))
+    assert data["event_time"].min() == -12 and data["event_time"].max() == 6
+    fig = plots.event_study_chart(res, window=(-12, 6))
+    xs = np.concatenate([np.asarray(t.x) for t in fig.data if "interval" in t.name])
+    assert xs.min() == -12 and xs.max() == 6

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from evaluation.errors import ConfigError
 from evaluation.inference.base import InferenceSettings, PermutationProblem, get_method
 from evaluation.inference.randomization import (
     count_assignments,
@@ -120,7 +121,7 @@ def test_registry_and_missing_rng_message() -> None:
     method = get_method("ri")
     treated = np.array([True] * 3 + [False] * 40)
     problem = _diff_in_means_problem(np.arange(43.0), treated)
-    with pytest.raises(Exception, match=r"rng=numpy\.random\.default_rng"):
+    with pytest.raises(ConfigError, match=r"rng=numpy\.random\.default_rng"):
         method.infer(problem, InferenceSettings(reps=99, enumerate_max=10))
 
 

@@ -26,7 +26,7 @@ from evaluation.appraisal import Appraisal, Summary, appraise, load_effects, loa
 from evaluation.cli import main
 from evaluation.estimate import estimate
 from evaluation.ingest import load_ledger, load_register
-from evaluation.pipeline import PipelineInputs, PipelineResult, run_pipeline
+from evaluation.pipeline import PipelineInputs, PipelineResult, run_pipeline, write_outputs
 from evaluation.provenance import file_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,7 +212,8 @@ def _assert_appraisal_report(text: str, a: Appraisal) -> None:
     assert f"{mc.draws:,} draws" in lines[i]
     m = re.search(r"P\(NPSV > 0\) = (\S+)$", lines[i + 1])
     assert m and _matches(m[1], mc.analytic_prob_positive)
-    paid = re.findall(r"(\d{4}-\d{2}) (\S+?)(?:,|$)", lines[i + 2].split(":", 1)[1])
+    k = _line_index(lines, "  P(paid back by the end of year)", start=i)
+    paid = re.findall(r"(\d{4}-\d{2}) (\S+?)(?:,|$)", lines[k].split(":", 1)[1])
     assert [y for y, _ in paid] == list(mc.by_year["financial_year"])
     for (_, shown), value in zip(paid, mc.by_year["prob_paid_back"], strict=True):
         assert _matches(shown, value)
@@ -343,24 +344,38 @@ def test_estimate_text_output_shows_the_library_figures(
 
 
 def test_estimate_text_output_of_a_moderate_p_value(tmp_path: Path) -> None:
-    # a design with p far from 0 and 1, so 1 - p or a swapped interval cannot pass unnoticed
-    rng = np.random.default_rng(4)
-    rows = [(u, t, 3 if u < 3 else 0) for u in range(8) for t in range(1, 6)]
+    # a design with p far from 0 and 1, so 1 - p or a swapped interval cannot pass unnoticed;
+    # balanced and staggered, so the Goodman-Bacon table is printed too
+    rng = np.random.default_rng(6)
+    rows = [(u, t, 3 if u < 2 else 4 if u < 4 else 0) for u in range(9) for t in range(1, 6)]
     df = pd.DataFrame(rows, columns=["id", "t", "g"])
-    df["y"] = rng.normal(size=len(df)) + 0.4 * ((df["g"] > 0) & (df["t"] >= 3))
+    df["y"] = rng.normal(size=len(df)) + 0.4 * ((df["g"] > 0) & (df["t"] >= df["g"]))
     path = tmp_path / "panel.csv"
     df.to_csv(path, index=False)
     text = _run_cli(
         "estimate", str(path), "--unit", "id", "--time", "t", "--cohort", "g", "--outcome", "y",
         "--method", "twfe", "--inference", "cr1",
     )  # fmt: skip
-    o = estimate(df, "y", unit="id", time="t", cohort="g", method="twfe", inference="cr1").overall
+    res = estimate(df, "y", unit="id", time="t", cohort="g", method="twfe", inference="cr1")
+    o = res.overall
     assert 0.1 < o.p_value < 0.9
     m = _OVERALL.search(text)
     assert m is not None
     est, se, _, lo, hi, p, _ = m.groups()
     assert _matches(est, o.estimate) and _matches(se, o.se) and _matches(p, o.p_value)
     assert _matches(lo, o.ci_low) and _matches(hi, o.ci_high)
+    # the Goodman-Bacon decomposition, row by row: comparison, treated, control, weight, estimate
+    lines = text.splitlines()
+    i = lines.index("Goodman-Bacon decomposition:")
+    bacon = res.bacon
+    assert bacon is not None and len(bacon) == 4
+    assert lines[i + 1].split() == ["comparison", "treated", "control", "weight", "estimate"]
+    for k, rec in enumerate(bacon.to_dict("records")):
+        comparison, treated, control, weight, value = lines[i + 2 + k].strip().rsplit(maxsplit=4)
+        assert comparison == rec["comparison"]
+        assert (treated, control) == (str(rec["treated"]), str(rec["control"]))
+        assert _matches(weight, rec["weight"]) and _matches(value, rec["estimate"])
+    assert sum(bacon["weight"] * bacon["estimate"]) == pytest.approx(o.estimate, rel=1e-9)
 
 
 # ---------------------------------------------------------------------------------------- run
@@ -412,6 +427,18 @@ def test_run_writes_the_library_appraisal_json(run_cli, pipeline) -> None:
     man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert man["seed"] == SEED
     assert man["inputs"]["panel"]["sha256"] == file_sha256(SAMPLE / "panel.csv")
+
+
+def test_write_outputs_makes_missing_folders_and_writes_the_library_figures(
+    pipeline, tmp_path: Path
+) -> None:
+    out = tmp_path / "reports" / "2026-04"  # neither folder exists yet
+    paths = write_outputs(pipeline, out)
+    assert set(paths) == {"effects", "estimates", "appraisal", "manifest"}
+    assert all(p.parent == out and p.is_file() for p in paths.values())
+    _assert_appraisal_json(json.loads(paths["appraisal"].read_text("utf-8")), pipeline.appraisal)
+    written = pd.read_csv(paths["effects"])
+    np.testing.assert_allclose(written["estimate"], pipeline.effects["estimate"], atol=5e-7)
 
 
 def test_run_prints_the_library_effects_and_appraisal(run_cli, pipeline) -> None:

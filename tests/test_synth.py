@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -523,16 +522,6 @@ def test_bad_config_raises_config_error(changes, message):
 def test_generate_needs_an_rng():
     with pytest.raises(ConfigError, match="rng"):
         generate(SynthConfig())
-
-
-def test_benchmark_print_speed():
-    """Not an assertion on time: prints the cost of one 43 x 96 draw (see benchmarks)."""
-    cfg = SynthConfig()
-    start = time.perf_counter()
-    for s in range(20):
-        simulate(cfg, np.random.default_rng(s))
-    per = (time.perf_counter() - start) / 20
-    print(f"simulate: {per * 1e3:.2f} ms per 43 x 96 panel")
 
 
 def test_manifest_config_reproduces_the_bundled_data(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_peer
 
 from evaluation.errors import ConfigError, EstimationError
 from evaluation.estimators._fe import two_way_demean
@@ -59,7 +60,7 @@ def _staggered(
 
 @pytest.mark.peers
 def test_twfe_matches_pyfixest_mpdta():
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df, panel = _mpdta()
     res = fit_twfe(panel, "lemp", inference="cr1")
     fit = pf.feols("lemp ~ D | countyreal + year", data=df, vcov={"CRV1": "countyreal"})
@@ -74,7 +75,7 @@ def test_twfe_matches_pyfixest_mpdta():
 @pytest.mark.peers
 @pytest.mark.parametrize("drop", [0, 25])
 def test_twfe_matches_pyfixest_generated(drop):
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df, panel = _staggered(drop=drop)
     res = fit_twfe(panel, "y", covariates=["x"], inference="cr1")
     fit = pf.feols("y ~ D + x | u + t", data=df, vcov={"CRV1": "u"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_peer
 
 from evaluation.errors import ConfigError
 from evaluation.estimators._fe import linear_problem
@@ -91,8 +92,9 @@ def test_enumeration_p_value_reproducible_without_rng():
 
 @pytest.mark.peers
 def test_enumeration_matches_wildboottest_exactly():
-    wbt = pytest.importorskip("wildboottest.wildboottest")
-    sm = pytest.importorskip("statsmodels.api")
+    wbt = require_peer("wildboottest.wildboottest")
+    import statsmodels.api as sm
+
     _, panel = _panel()
     problem = _problem(panel)
     X = pd.DataFrame(problem.X, columns=[f"x{i}" for i in range(problem.X.shape[1])])
@@ -130,8 +132,9 @@ def _mc_tol(p: float, reps: int) -> float:
 @pytest.mark.peers
 @pytest.mark.parametrize("kind", ["webb", "mammen"])
 def test_monte_carlo_matches_wildboottest(kind):
-    wbt = pytest.importorskip("wildboottest.wildboottest")
-    sm = pytest.importorskip("statsmodels.api")
+    wbt = require_peer("wildboottest.wildboottest")
+    import statsmodels.api as sm
+
     _, panel = _panel(n=20, t=6, seed=9)
     problem = _problem(panel)
     X = pd.DataFrame(problem.X, columns=[f"x{i}" for i in range(problem.X.shape[1])])
@@ -153,7 +156,7 @@ def test_monte_carlo_matches_wildboottest(kind):
 
 @pytest.mark.peers
 def test_monte_carlo_matches_pyfixest_wildboottest():
-    pf = pytest.importorskip("pyfixest")
+    pf = require_peer("pyfixest")
     df, panel = _panel(n=20, t=6, seed=9)
     fit = pf.feols("y ~ D | u + t", data=df, vcov={"CRV1": "u"})
     ref = fit.wildboottest(reps=9999, param="D", seed=8, weights_type="rademacher")
@@ -221,8 +224,9 @@ def test_registered_and_needs_rng_when_sampling():
 def test_same_draws_as_wildboottest_give_the_same_p_value():
     # wildboottest draws rng.choice([-1, 1], G * B) and reshapes it G x B; with those draws
     # (transposed to our B x G layout, clusters in sorted order) the p-values are equal
-    wbt = pytest.importorskip("wildboottest.wildboottest")
-    sm = pytest.importorskip("statsmodels.api")
+    wbt = require_peer("wildboottest.wildboottest")
+    import statsmodels.api as sm
+
     _, panel = _panel(n=24, t=8, seed=4)
     problem = _problem(panel)
     X = pd.DataFrame(problem.X, columns=[f"x{i}" for i in range(problem.X.shape[1])])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from evaluation import plots
 from evaluation.annual._sections import Context, _chart, _table
-from evaluation.annual.formatting import gbp_m, percent
+from evaluation.annual.formatting import format_value, gbp_m, percent
 from evaluation.annual.model import Headline, QaRoles, Section, Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -192,6 +192,10 @@ def _views(a: Any) -> pd.DataFrame:
     rows = []
     s = a.summary
     named = [("ex-post pilots", s)]
+    for attr, label in (("realised_to_date", "realised to date"), ("projected", "projected")):
+        part = getattr(a, attr, None)  # newer toolkits split the ex-post view
+        if part is not None:
+            named.append((f"ex-post pilots, {label}", part))
     if a.go_forward is not None:
         named.append(("go-forward pilots", a.go_forward))
     if a.rollout is not None:
@@ -228,7 +232,11 @@ def _views(a: Any) -> pd.DataFrame:
 
 def _options_table(a: Any) -> Table | None:
     """Show appraisal options when the appraisal carries them (a newer toolkit)."""
-    options = getattr(a, "options", None)
+    return _frame_table(getattr(a, "options", None), "options", "Options appraised")
+
+
+def _frame_table(options: Any, key: str, caption: str) -> Table | None:
+    """Show a frame (or list of records) the appraisal may carry, every scalar column."""
     if options is None:
         return None
     frame = options if isinstance(options, pd.DataFrame) else None
@@ -247,11 +255,22 @@ def _options_table(a: Any) -> Table | None:
     for c in frame.columns:
         if isinstance(frame[c].iloc[0], dict | list):
             continue
-        kind = kinds.get(str(c), "num" if pd.api.types.is_float_dtype(frame[c]) else "text")
+        name = str(c)
+        label = name.replace("_", " ")
+        if name.endswith("_gbp"):
+            kind, label = "gbp", f"{name[:-4].replace('_', ' ')} (GBP)"
+        else:
+            numeric = pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
+                frame[c]
+            )
+            kind = kinds.get(name, "num" if numeric else "text")
         if kind == "text":
-            frame[c] = frame[c].astype(str)
-        cols.append((str(c), str(c).replace("_", " "), kind))
-    return _table("options", "Options appraised", frame, cols)
+            frame[c] = [
+                ("yes" if v else "no") if isinstance(v, bool) else ("" if v is None else str(v))
+                for v in frame[c]
+            ]
+        cols.append((name, label, kind))
+    return _table(key, caption, frame, cols)
 
 
 def value_for_money(ctx: Context, h: Headline) -> Section:
@@ -307,9 +326,16 @@ def value_for_money(ctx: Context, h: Headline) -> Section:
             note="[x] in 'BCR below': the top category has no upper bound.",
         ),
     ]
-    opt = _options_table(a)
-    if opt is not None:
-        tables.append(opt)
+    for extra in (
+        _options_table(a),
+        _frame_table(
+            getattr(a, "non_monetised", None),
+            "non-monetised",
+            "Impacts not valued in money, and the value they would need",
+        ),
+    ):
+        if extra is not None:
+            tables.append(extra)
     return Section(
         key="value-for-money",
         title="Value for money",
@@ -503,6 +529,11 @@ def change_since(ctx: Context, h: Headline, previous: AnnualReport) -> Section:
             {"measure": "Confidence", "last_year": p.confidence, "this_year": h.confidence},
         ]
     )
+    for col in ("last_year", "this_year", "change"):
+        frame[f"{col}_text"] = [
+            format_value(v, "gbp" if k == "gbp" else k)
+            for v, k in zip(frame[col], frame["kind"], strict=True)
+        ]
     prev_eff = previous.effects.set_index("metric")
     eff_rows = []
     for rec in ctx.effects.to_dict("records"):
@@ -542,14 +573,14 @@ def change_since(ctx: Context, h: Headline, previous: AnnualReport) -> Section:
             _table(
                 "change-measures",
                 f"Headline measures, {previous.year} and {ctx.year}",
-                frame.drop(columns="kind"),
+                frame,
                 [
                     ("measure", "Measure", "text"),
-                    ("last_year", previous.year, "num"),
-                    ("this_year", ctx.year, "num"),
-                    ("change", "Change", "num"),
+                    ("last_year_text", previous.year, "text"),
+                    ("this_year_text", ctx.year, "text"),
+                    ("change_text", "Change", "text"),
                 ],
-                note="Money in GBP; shares as fractions (0.05 = 5%).",
+                note="Money in GBP, real prices; the frame keeps the unrounded numbers.",
             ),
             _table(
                 "change-labels",

@@ -32,17 +32,16 @@ from evaluation.schema import load_metrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from evaluation.annual.cutoff import YearCut
+    from evaluation.annual.robustness import Robustness
     from evaluation.appraisal import Appraisal, ParameterSet
     from evaluation.pipeline import PipelineResult
 
 __all__ = [
     "PILLARS",
     "Context",
-    "all_warnings",
     "answer",
     "cover",
     "headline",
-    "impact",
     "pillars",
     "programme",
     "summary",
@@ -216,7 +215,7 @@ def _pretrend_p(res: Any) -> float | None:
     return None
 
 
-def _evidence(ctx: Context) -> tuple[int, str, tuple[str, ...]]:
+def _evidence(ctx: Context, rob: Robustness | None) -> tuple[int, str, tuple[str, ...]]:
     """Return (Maryland SMS level, confidence rating, reasons)."""
     reasons: list[str] = []
     n = len(ctx.pilots)
@@ -248,7 +247,22 @@ def _evidence(ctx: Context) -> tuple[int, str, tuple[str, ...]]:
             + ", ".join(unclear)
             + "."
         )
-    if n < 6 or rejected:
+    placebo_hits: list[str] = []
+    fragile: list[str] = []
+    if rob is not None:
+        pl = rob.placebo
+        placebo_hits = sorted(set(pl.loc[pl["p_value"] < 0.05, "metric"])) if len(pl) else []
+        lo = rob.leave_one_out
+        fragile = sorted(set(lo.loc[lo["verdict"].str.startswith("sign"), "metric"]))
+        if placebo_hits:
+            reasons.append("A placebo go-live shows an effect for " + ", ".join(placebo_hits) + ".")
+        else:
+            reasons.append(
+                "Placebo go-live dates show no effect for the metrics behind the benefits."
+            )
+        if fragile:
+            reasons.append("The sign depends on one pilot force for " + ", ".join(fragile) + ".")
+    if n < 6 or rejected or placebo_hits or fragile:
         rating = "low"
     elif not unclear and n >= 10:
         rating = "high"
@@ -257,14 +271,14 @@ def _evidence(ctx: Context) -> tuple[int, str, tuple[str, ...]]:
     return 3, rating, tuple(reasons)
 
 
-def headline(ctx: Context) -> Headline:
+def headline(ctx: Context, rob: Robustness | None = None) -> Headline:
     """Return the year's headline numbers."""
     a = ctx.appraisal
     s = a.summary
     mc = a.monte_carlo
     gf = a.go_forward
     roll = a.rollout
-    sms, rating, reasons = _evidence(ctx)
+    sms, rating, reasons = _evidence(ctx, rob)
     return Headline(
         first_year=s.first_year,
         last_year=s.last_year,
@@ -656,152 +670,4 @@ def _data_quality(ctx: Context, fy: pd.Series, is_pilot: np.ndarray) -> Pillar:
         f"The least complete group reported {percent(worst)} of its force-periods this year.",
         table,
         (),
-    )
-
-
-# ---------------------------------------------------------------- impact evaluation
-
-
-def all_warnings(ctx: Context) -> tuple[str, ...]:
-    """Return every estimator warning in plain words, each once with the metrics it concerns."""
-    by_text: dict[str, list[str]] = {}
-    for metric, res in ctx.result.results.items():
-        for w in res.warnings:
-            by_text.setdefault(str(w), []).append(metric)
-    n = len(ctx.result.results)
-    out = []
-    for text, metrics in by_text.items():
-        who = "every metric" if len(metrics) == n else ", ".join(metrics)
-        out.append(f"{text[0].upper()}{text[1:]} ({who}).")
-    return tuple(out)
-
-
-def impact(ctx: Context, warnings: Sequence[str]) -> Section:
-    """Return the impact evaluation: design, forces, effects, pre-trends, event studies."""
-    res0 = next(iter(ctx.result.results.values()))
-    reg = ctx.result.register
-    forces = pd.DataFrame(
-        [
-            {"force": f, "role": "pilot", "wave": str(w), "go_live": str(pd.Timestamp(g).date())}
-            for f, w, g in zip(reg["force"], reg["wave"], reg["go_live"], strict=True)
-        ]
-        + [
-            {"force": f, "role": "comparison", "wave": "[z]", "go_live": "[z]"}
-            for f in ctx.comparison
-        ]
-    )
-    e = ctx.effects
-    effects = pd.DataFrame(
-        {
-            "metric": e["metric"],
-            "unit": e["unit"],
-            "estimate": e["estimate"],
-            "ci_low": e["ci_low"],
-            "ci_high": e["ci_high"],
-            "att_per_period": e["att_per_period"],
-            "p_value": e["p_value"],
-            "method": e["method"],
-            "inference": e["inference"],
-        }
-    )
-    pre_rows = []
-    for metric, res in ctx.result.results.items():
-        info = res.info
-        p = _pretrend_p(res)
-        pre_rows.append(
-            {
-                "metric": metric,
-                "statistic": float(info.get("pretrend_wald", math.nan)),
-                "df": float(info.get("pretrend_df", math.nan)),
-                "p_value": math.nan if p is None else p,
-                "verdict": "not computed"
-                if p is None
-                else ("parallel trends rejected (p < 0.05)" if p < 0.05 else "not rejected"),
-            }
-        )
-    per = _FREQ_WORD.get(ctx.freq, "period")
-    window = {"month": (-12, None), "quarter": (-8, None), "fy": (-4, None)}.get(ctx.freq)
-    charts = []
-    for m in ctx.benefit_metrics(wider=True):
-        res = ctx.result.results[m]
-        if res.event_study is None or res.event_study.empty:
-            continue
-        data = plots.event_study_data(res, window=window)
-        fig = plots.event_study_chart(
-            res, unit=f"{ctx.unit_of(m)} per force per {per}", period_name=f"{per}s", window=window
-        )
-        charts.append(
-            _chart(
-                f"event-study-{m}",
-                fig,
-                data,
-                [
-                    ("event_time", f"{per.capitalize()}s since go-live", "int"),
-                    ("estimate", "Effect", "num"),
-                    ("ci_low", "95% CI low", "num"),
-                    ("ci_high", "95% CI high", "num"),
-                    ("band_low", "Band low", "num"),
-                    ("band_high", "Band high", "num"),
-                    ("phase", "Before or after", "text"),
-                ],
-                f"Event study of {m}: effect per force per {per} by {per}s since go-live",
-            )
-        )
-    return Section(
-        key="impact",
-        title="Impact evaluation",
-        paragraphs=(
-            f"Design: staggered difference-in-differences ({res0.method}, comparison: "
-            f"{res0.control or 'not applicable'} treated forces), {len(ctx.pilots)} pilot forces "
-            f"against {len(ctx.comparison)} comparison forces, {res0.n_periods} {per}s of data to "
-            f"{ctx.last_period}. Inference: {res0.overall.inference}, chosen for few treated "
-            "clusters. Effects are per pilot force; flows are summed over a year and levels "
-            "averaged (natural units per pilot force-year).",
-            "The pre-trend test asks whether pilot and comparison forces moved together before "
-            "go-live; a rejection weakens the comparison. Event-study charts show the effect "
-            f"{per} by {per}, with pointwise 95% intervals and simultaneous bands.",
-        ),
-        bullets=tuple(warnings) or ("The estimators raised no warnings.",),
-        tables=(
-            _table(
-                "forces",
-                "Pilot and comparison forces",
-                forces,
-                [
-                    ("force", "Force", "text"),
-                    ("role", "Role", "text"),
-                    ("wave", "Wave", "text"),
-                    ("go_live", "Go-live date", "text"),
-                ],
-            ),
-            _table(
-                "effects",
-                "Estimated effects of the pilots per metric",
-                effects,
-                [
-                    ("metric", "Metric", "text"),
-                    ("unit", "Unit", "text"),
-                    ("estimate", "Effect per pilot force-year", "num1"),
-                    ("ci_low", "95% CI low", "num1"),
-                    ("ci_high", "95% CI high", "num1"),
-                    ("att_per_period", f"Effect per force per {per}", "num"),
-                    ("p_value", "p-value", "p"),
-                    ("method", "Estimator", "text"),
-                    ("inference", "Inference", "text"),
-                ],
-            ),
-            _table(
-                "pretrends",
-                "Pre-trend tests (joint test that effects before go-live are zero)",
-                pd.DataFrame(pre_rows),
-                [
-                    ("metric", "Metric", "text"),
-                    ("statistic", "Wald statistic", "num"),
-                    ("df", "Degrees of freedom", "int"),
-                    ("p_value", "p-value", "p"),
-                    ("verdict", "Verdict", "text"),
-                ],
-            ),
-        ),
-        charts=tuple(charts),
     )

@@ -15,8 +15,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font
 
+from evaluation.annual._workbook_checks import checks_sheet, sensitivity_sheet
 from evaluation.annual.formatting import EXCEL_FORMATS
 from evaluation.annual.workbook import HEADER_ROW, F, _Book, _name_ok, _put, _Sheet
 from evaluation.appraisal.optimism import ob_rates
@@ -39,6 +41,7 @@ SHEETS: dict[str, str] = {
     "Costs": "Cost lines: amount, deflation to real prices, optimism bias, adjusted cost",
     "Benefits": "Benefit lines: effect x force-years x unit value, and present value",
     "Appraisal": "By year: costs, benefits, discount factor, present values, payback",
+    "Chart": "Chart of the cumulative NPSV by year (drawn from the Appraisal sheet)",
     "Results": "NPSV, BCR, cashable BCR, value-for-money category, payback",
     "Sensitivity": "One-way sensitivities of NPSV",
     "Checks": "Totals reconcile; the workbook agrees with the toolkit",
@@ -120,12 +123,13 @@ def build_sheets(book: _Book, report: AnnualReport) -> None:
     )
     _inputs(book, report)
     _reference_tables(book, report)
-    costs = _costs(book, report)
+    _costs(book, report)
     _benefits(book, report)
     _appraisal(book, report)
+    _chart(book, report)
     _results(book, report)
-    sens = _sensitivity(book, report)
-    _checks(book, report, costs, sens)
+    sens = sensitivity_sheet(book, report)
+    checks_sheet(book, report, sens)
     e = report.effects
     eff_rows = [
         [
@@ -337,12 +341,13 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
         book,
         "Optimism_bias",
         "Optimism bias",
-        "Lower and upper bounds by cost category (Mott MacDonald 2002); the rate "
-        "applied follows the ob_stage input.",
+        "Lower and upper bounds by cost category (Mott MacDonald 2002) and the upper bound "
+        "after recorded mitigation; the rate applied follows the ob_stage input.",
         [
             ("Cost category", "text"),
             ("Lower bound (%)", "pct"),
             ("Upper bound (%)", "pct"),
+            ("Mitigated rate (%)", "pct"),
             ("Rate applied (%)", "pct"),
         ],
     )
@@ -350,12 +355,18 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
     for cat, (lo, hi) in params.ob_bounds.items():
         row = ob.next_row
         lo_ref, hi_ref = ob.ref("Lower bound (%)", row), ob.ref("Upper bound (%)", row)
+        mit_ref = ob.ref("Mitigated rate (%)", row)
         ob.add(
             [
                 cat,
                 lo,
                 hi,
-                F(f'IF(ob_stage="upper",{hi_ref},IF(ob_stage="lower",{lo_ref},0))', applied[cat]),
+                _mitigated(params, cat, hi),
+                F(
+                    f'IF(ob_stage="upper",{hi_ref},IF(ob_stage="lower",{lo_ref},'
+                    f'IF(ob_stage="mitigated",{mit_ref},0)))',
+                    applied[cat],
+                ),
             ]
         )
     ob.name_column("ob_category", "Cost category")
@@ -376,6 +387,24 @@ def _reference_tables(book: _Book, report: AnnualReport) -> None:
         vfm.add([start, "[z]" if below is None else below, label])
     book.define("vfm_table", f"'VfM_thresholds'!$A${HEADER_ROW + 1}:$C${vfm.next_row - 1}")
     vfm.finish("vfm_thresholds", [12, 12, 26])
+
+
+def _mitigated(params: Any, category: str, upper: float) -> float:
+    """Return the category's mitigated optimism-bias rate (the upper bound if not modelled)."""
+    try:
+        from evaluation.appraisal.optimism import mitigated_rate  # type: ignore[attr-defined]
+    except ImportError:  # a toolkit without mitigation steps
+        return float(upper)
+    return float(mitigated_rate(params, category))
+
+
+def _fixed(cost_lines: Any) -> list[bool]:
+    """Flag the cost lines the cost-scale range leaves alone (as the toolkit does)."""
+    try:
+        from evaluation.appraisal.uncertainty import fixed_costs  # type: ignore[attr-defined]
+    except ImportError:  # a toolkit whose cost scale applies to every line
+        return [False] * len(cost_lines)
+    return [bool(x) for x in fixed_costs(cost_lines)]
 
 
 def _costs(book: _Book, report: AnnualReport) -> _Sheet:
@@ -403,9 +432,12 @@ def _costs(book: _Book, report: AnnualReport) -> _Sheet:
             ("Optimism-bias uplift (GBP, real)", "gbp"),
             ("Adjusted cost (GBP, real)", "gbp"),
             ("Sunk", "text"),
+            ("Scaled by cost_scale", "text"),
+            ("Present value (GBP, real)", "gbp"),
         ],
     )
-    for r in a.cost_lines.to_dict("records"):
+    fixed = _fixed(a.cost_lines)
+    for r, is_fixed in zip(a.cost_lines.to_dict("records"), fixed, strict=True):
         row = sheet.next_row
         basis = str(r["basis"])
         nominal = basis == "outturn" and str(r["price_basis"]) == "nominal"
@@ -455,9 +487,17 @@ def _costs(book: _Book, report: AnnualReport) -> _Sheet:
                     float(r["adjusted_gbp"]),
                 ),
                 bool(r["sunk"]),
+                not is_fixed,
+                F(
+                    f"{c['Adjusted cost (GBP, real)']}*INDEX(year_discount_factor,MATCH("
+                    f"{c['Financial year']},year_label,0))",
+                    float(r["pv_gbp"]),
+                ),
             ]
         )
     sheet.name_column("cost_year", "Financial year")
+    sheet.name_column("cost_scaled", "Scaled by cost_scale")
+    sheet.name_column("cost_pv", "Present value (GBP, real)")
     sheet.name_column("cost_adjusted", "Adjusted cost (GBP, real)")
     sheet.name_column("cost_base", "Base cost (GBP, real)")
     sheet.finish("cost_lines")
@@ -472,7 +512,8 @@ def _benefits(book: _Book, report: AnnualReport) -> None:
         "Benefits",
         "Benefit lines",
         "Value = sign x effect x force-years x unit value product x deflator factor x "
-        "(1 - shortfall) [note 4]; present value = value x the year's discount factor.",
+        "real growth x (1 - shortfall) [note 4]; present value = value x the year's "
+        "discount factor.",
         [
             ("Line", "text"),
             ("Metric", "text"),
@@ -486,6 +527,7 @@ def _benefits(book: _Book, report: AnnualReport) -> None:
             ("Unit value price base", "text"),
             ("Deflator factor", "factor"),
             ("Shortfall rate (%)", "pct"),
+            ("Real growth factor", "factor"),
             ("Value (GBP, real)", "gbp"),
             ("Cashable", "text"),
             ("Wider", "text"),
@@ -511,10 +553,11 @@ def _benefits(book: _Book, report: AnnualReport) -> None:
                 str(r["unit_value_price_base"]),
                 F(_deflate(c["Unit value price base"]), float(r["unit_value_deflator"])),
                 float(r["shortfall_rate"]),
+                float(r.get("real_growth_factor", 1.0)),
                 F(
                     f"{c['Sign']}*{c['Effect per pilot force-year']}*{c['Force-years']}*"
                     f"{c['Unit value product']}*{c['Deflator factor']}"
-                    f"*(1-{c['Shortfall rate (%)']})",
+                    f"*{c['Real growth factor']}*(1-{c['Shortfall rate (%)']})",
                     float(r["value_gbp"]),
                 ),
                 bool(r["cashable"]),
@@ -663,6 +706,38 @@ def _appraisal(book: _Book, report: AnnualReport) -> None:
     sheet.finish("appraisal_by_year")
 
 
+def _chart(book: _Book, report: AnnualReport) -> None:
+    """Add a chart sheet drawn from the live Appraisal cells (it moves when an input changes)."""
+    n = len(report.appraisal.by_year)
+    ws = book.wb["Appraisal"]
+    headers = [c.value for c in ws[HEADER_ROW]]
+
+    def col(name: str) -> int:
+        return headers.index(name) + 1
+
+    chart = LineChart()
+    chart.title = "Cumulative NPSV by year (GBP, real, discounted)"
+    chart.y_axis.title = "GBP"
+    chart.x_axis.title = "Financial year"
+    chart.y_axis.number_format = EXCEL_FORMATS["gbp_m"]
+    for name, colour, dash in (
+        ("Cumulative PV net (GBP, real)", "12436D", "solid"),
+        ("PV costs (GBP, real)", "F46A25", "dash"),
+        ("PV core benefits (GBP, real)", "28A197", "sysDot"),
+    ):
+        c = col(name)
+        data = Reference(ws, min_col=c, max_col=c, min_row=HEADER_ROW, max_row=HEADER_ROW + n)
+        chart.add_data(data, titles_from_data=True)
+        series = chart.series[-1]
+        series.graphicalProperties.line.solidFill = colour
+        series.graphicalProperties.line.dashStyle = dash
+        series.graphicalProperties.line.width = 28575
+    cats = Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + n)
+    chart.set_categories(cats)
+    sheet = book.wb.create_chartsheet("Chart")
+    sheet.add_chart(chart)
+
+
 def _results(book: _Book, report: AnnualReport) -> None:
     s = report.appraisal.summary
     sheet = _Sheet(
@@ -777,157 +852,3 @@ def _results(book: _Book, report: AnnualReport) -> None:
         sheet.ws[sheet.ref("Value", row)].number_format = EXCEL_FORMATS[kind]
         book.define(name, sheet.qualified("Value", row))
     sheet.finish("results", [18, 34, 20, 16, 60])
-
-
-def _sensitivity(book: _Book, report: AnnualReport) -> list[tuple[int, float, float]]:
-    """Write the one-way sensitivities; return (row, toolkit low, toolkit high) of formula rows."""
-    a = report.appraisal
-    sens = a.uncertainty.sensitivity
-    sheet = _Sheet(
-        book,
-        "Sensitivity",
-        "One-way sensitivities of NPSV",
-        "Each input moved alone to its low and high value. Linear inputs are live "
-        "formulas; the others are the toolkit's re-appraisals [note 7].",
-        [
-            ("Input", "text"),
-            ("Description", "text"),
-            ("Central value", "num"),
-            ("Low value", "num"),
-            ("High value", "num"),
-            ("NPSV at low (GBP, real)", "gbp"),
-            ("NPSV at high (GBP, real)", "gbp"),
-            ("How computed", "text"),
-        ],
-    )
-    formula_rows: list[tuple[int, float, float]] = []
-    max_t = int(a.by_year["t"].max()) if len(a.by_year) else 0
-    for r in sens.to_dict("records"):
-        inp = str(r["input"])
-        lo_v, hi_v = r["low"], r["high"]
-        row = sheet.next_row
-        lo_ref, hi_ref = sheet.ref("Low value", row), sheet.ref("High value", row)
-        formula = _sensitivity_formula(inp, max_t)
-        n_lo, n_hi = float(r["npsv_at_low"]), float(r["npsv_at_high"])
-        if formula is not None and _is_number(lo_v) and _is_number(hi_v):
-            cells: list[Any] = [
-                F(formula.format(x=lo_ref), n_lo),
-                F(formula.format(x=hi_ref), n_hi),
-            ]
-            how = "formula"
-            formula_rows.append((row, n_lo, n_hi))
-        else:
-            cells = [n_lo, n_hi]
-            how = "toolkit re-appraisal"
-        central = r["central"]
-        sheet.add(
-            [
-                inp,
-                r.get("description", inp),
-                float(central) if _is_number(central) else str(central),
-                float(lo_v) if _is_number(lo_v) else str(lo_v),
-                float(hi_v) if _is_number(hi_v) else str(hi_v),
-                *cells,
-                how,
-            ]
-        )
-    sheet.finish("sensitivity", [34, 44, 14, 14, 14, 20, 20, 22])
-    return formula_rows
-
-
-def _is_number(x: Any) -> bool:
-    if isinstance(x, bool) or x is None:
-        return False
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _sensitivity_formula(inp: str, max_t: int) -> str | None:
-    """Return the NPSV formula (``{x}`` = the input's value) of a linear input, else ``None``."""
-    kind, _, name = inp.partition(":")
-    if kind == "effect":
-        m = _name_ok(name)
-        return f'npsv+({{x}}/effect_{m}-1)*SUMIFS(ben_pv,ben_metric,"{name}",ben_wider,"no")'
-    if kind == "unit_value":
-        u = _name_ok(name)
-        return (
-            f'npsv+({{x}}/unit_{u}-1)*SUMPRODUCT(ISNUMBER(FIND("/{name}/",ben_units))'
-            '*(ben_wider="no")*ben_pv)'
-        )
-    if inp == "cost_scale":
-        return "pv_benefits-{x}/cost_scale*pv_costs"
-    if inp == "discount_rate" and max_t <= 30:
-        return "SUMPRODUCT(year_net,POWER(1+{x},-year_t))"
-    return None
-
-
-def _checks(
-    book: _Book, report: AnnualReport, costs: _Sheet, sens: list[tuple[int, float, float]]
-) -> None:
-    a = report.appraisal
-    s = a.summary
-    sheet = _Sheet(
-        book,
-        "Checks",
-        "Checks",
-        "Totals reconcile and the workbook agrees with the toolkit [note 6].",
-        [
-            ("Check", "text"),
-            ("Workbook value", "num"),
-            ("Toolkit value", "num"),
-            ("Difference", "num"),
-            ("Tolerance", "num"),
-            ("Result", "text"),
-        ],
-    )
-    core = a.benefit_lines[~a.benefit_lines["wider"].astype(bool)]
-    items: list[tuple[str, str, Any]] = [
-        ("PV of costs", "pv_costs", s.pv_costs),
-        ("PV of core benefits", "pv_benefits", s.pv_benefits),
-        ("NPSV", "npsv", s.npsv),
-        ("BCR", "bcr", s.bcr),
-        ("Cashable BCR", "cashable_bcr", s.cashable_bcr),
-        ("PV of wider benefits", "pv_wider", s.pv_benefits_wider),
-        ("Value-for-money category", "vfm_category", s.vfm_category),
-        ("Payback year", "payback_year", s.payback_year or "not within the period"),
-        (
-            "Cost lines add up to the yearly costs",
-            "SUM(cost_adjusted)",
-            float(a.by_year["costs_gbp"].sum()),
-        ),
-        (
-            "Core benefit lines add up to the yearly benefits",
-            'SUMIFS(ben_value,ben_wider,"no")',
-            float(a.by_year["benefits_gbp"].sum()),
-        ),
-        (
-            "PV of core benefit lines equals PV benefits",
-            'SUMIFS(ben_pv,ben_wider,"no")',
-            float(core["pv_gbp"].sum()),
-        ),
-    ]
-    for row, lo, hi in sens:
-        label = f"Sensitivity row {row}"
-        items.append((f"{label}, NPSV at low", f"Sensitivity!F{row}", lo))
-        items.append((f"{label}, NPSV at high", f"Sensitivity!G{row}", hi))
-    for label, formula, toolkit in items:
-        row = sheet.next_row
-        b, c_, d, e = (
-            sheet.ref(k, row)
-            for k in ("Workbook value", "Toolkit value", "Difference", "Tolerance")
-        )
-        tol = 1e-6 * max(1.0, abs(toolkit)) if isinstance(toolkit, float) else 0
-        sheet.add(
-            [
-                label,
-                F(formula, toolkit),
-                toolkit,
-                F(f"IF(ISNUMBER({b}),{b}-{c_},IF({b}={c_},0,1))", 0.0),
-                tol,
-                F(f'IF(ABS({d})<={e},"pass","CHECK")', "pass"),
-            ]
-        )
-    sheet.name_column("check_result", "Result")
-    sheet.finish("checks", [50, 20, 20, 14, 14, 10])

@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
+from evaluation.safety import FORMULA_START
+
 __all__ = [
     "EXCEL_FORMATS",
     "KINDS",
@@ -70,7 +72,7 @@ EXCEL_FORMATS: dict[str, str] = {
     "text": "@",
 }
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = FORMULA_START  # the one rule of evaluation.safety
 
 
 def _missing(x: Any) -> bool:
@@ -152,4 +154,6 @@ def is_formula_like(text: Any) -> bool:
 
 def safe_csv_text(value: Any) -> Any:
     """Return ``value`` with a leading ``'`` when it is text a spreadsheet would run."""
-    return "'" + value if is_formula_like(value) else value
+    from evaluation.safety import neutralise_cell  # the one rule for every output
+
+    return neutralise_cell(value)

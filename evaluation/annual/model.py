@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from evaluation.annual.formatting import format_value
+from evaluation.annual.formatting import format_value, safe_csv_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -81,6 +82,16 @@ class Table:
         out = self.frame[[c.name for c in self.columns]].copy()
         out.columns = self.headers()
         return out
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the raw values as CSV (UTF-8); text a spreadsheet would run gets a ``'``."""
+        out = self.values()
+        for col in out.columns:
+            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+                out[col] = out[col].map(safe_csv_text)
+        target = Path(path)
+        out.to_csv(target, index=False, encoding="utf-8")
+        return target
 
 
 @dataclass(frozen=True)
@@ -285,6 +296,7 @@ def build_annual_report(
     cut: YearCut | None = None,
     qa: QaRoles | None = None,
     sources: Mapping[str, Mapping[str, str]] | None = None,
+    robustness: bool = True,
 ) -> AnnualReport:
     """Build the annual report model of financial year ``year``.
 
@@ -304,26 +316,33 @@ def build_annual_report(
     sources
         The original input files (``{"panel": {"file": ..., "sha256": ...}, ...}``) before the
         cut, for the QA log.
+    robustness
+        Whether to run the robustness checks of the metrics behind the core benefits (other
+        estimators, placebo go-live, leave one pilot out; a few seconds per metric).
 
     Returns
     -------
     AnnualReport
         The frozen model.
     """
+    from evaluation.annual import _impact as I
     from evaluation.annual import _money as M
     from evaluation.annual import _sections as S
     from evaluation.annual.cutoff import _check_year, year_end
 
     _check_year(year)
     end = year_end(year)
+    from evaluation.annual.robustness import robustness_checks
+
     ctx = S.Context.make(result, year, end, cut=cut)
     qa = qa or QaRoles()
-    headline = S.headline(ctx)
-    warnings = S.all_warnings(ctx)
+    rob = robustness_checks(result, ctx.benefit_metrics()) if robustness else None
+    headline = S.headline(ctx, rob)
+    warnings = I.all_warnings(ctx)
     pillars = S.pillars(ctx)
     sections = (
         S.programme(ctx, headline),
-        S.impact(ctx, warnings),
+        I.impact(ctx, warnings, rob),
         M.costs(ctx),
         M.benefits(ctx),
         M.value_for_money(ctx, headline),

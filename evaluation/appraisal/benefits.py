@@ -2,7 +2,8 @@
 
 For each enabled benefit line, force and year in which the force's team is live::
 
-    value = sign x estimate x scale x ramp_up(k) x persistence(k) x unit value x (1 - shortfall)
+    value = sign x estimate x scale x ramp_up(k) x persistence(k) x unit value x growth
+            x (1 - shortfall)
 
 where ``estimate`` is the pilots' average effect per force-year (difference-in-differences, so
 deadweight is already netted out), ``scale`` the force's size relative to the average pilot
@@ -10,7 +11,9 @@ force (1 for the pilots themselves) times the share of the go-live year it was l
 year since go-live, ``ramp_up(k)`` the line's ramp-up share,
 ``persistence(k) = (1 - decay) ** max(0, k - K)`` beyond the evidence window of ``K`` years,
 and the unit value the product of the line's unit values, the money one uprated to the price
-base year with the deflator. ``volume_force_years = scale x ramp x persistence``.
+base year with the deflator; ``growth = (1 + real wage growth) ** (years after the price base
+year)`` for wage-linked lines (the value of officer time), else 1.
+``volume_force_years = scale x ramp x persistence``.
 
 ``pv_per_unit`` is the present value per unit of ``estimate x raw unit-value product``: the
 uncertainty module multiplies it by drawn estimates and unit values, so every Monte Carlo draw
@@ -64,6 +67,7 @@ BENEFIT_LINE_COLUMNS: tuple[str, ...] = (
     "agency",
     "wider",
     "sunk",
+    "real_growth_factor",
 )
 
 
@@ -148,7 +152,12 @@ def benefit_lines(
         volume = scale * ramp_share * persistence
         raw, price_base, factor, shortfall = unit_value_terms(line, params)
         real = raw * factor
-        value = line.sign * estimate * volume * real * (1.0 - shortfall)
+        growth = np.ones(len(schedule))
+        if line.wage_linked and params.wage_growth_rate:
+            ahead = schedule["financial_year"].map(fy_start).to_numpy(dtype=np.int64)
+            ahead = np.clip(ahead - fy_start(params.price_base_year), 0, None)
+            growth = (1.0 + params.wage_growth_rate) ** ahead
+        value = line.sign * estimate * volume * real * growth * (1.0 - shortfall)
         frames.append(
             pd.DataFrame(
                 {
@@ -172,12 +181,13 @@ def benefit_lines(
                     "value_gbp": value,
                     "discount_factor": df,
                     "pv_gbp": value * df,
-                    "pv_per_unit": line.sign * volume * factor * (1.0 - shortfall) * df,
+                    "pv_per_unit": line.sign * volume * factor * growth * (1.0 - shortfall) * df,
                     "cashable": line.cashable,
                     "type": line.type,
                     "agency": line.agency,
                     "wider": line.wider,
                     "sunk": schedule["financial_year"].to_numpy(dtype=object) < decision_year,
+                    "real_growth_factor": growth,
                 }
             )
         )

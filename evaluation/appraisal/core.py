@@ -35,6 +35,7 @@ from evaluation.appraisal.costs import (
 )
 from evaluation.appraisal.effects import EffectsTable, effects_from_frame
 from evaluation.appraisal.measures import summarise
+from evaluation.appraisal.nonmonetised import discounted_force_years, non_monetised_table
 from evaluation.appraisal.params import ParameterSet, load_params
 from evaluation.appraisal.results import Appraisal, Uncertainty
 from evaluation.appraisal.uncertainty import LinearView, analyse, recompute_values
@@ -248,6 +249,31 @@ def appraise(
         cost_lines, ben_lines, params, years=frame.years, base_year=frame.base_year, view="ex-post"
     )
 
+    # the ex-post view split: realised to date (outturn years) and projected (after), both
+    # discounted to the ex-post base so that they add up to it
+    realised = projected = None
+    done = tuple(y for y in frame.years if y <= frame.outturn_end)
+    ahead = tuple(y for y in frame.years if y > frame.outturn_end)
+    if done and ahead:
+        c_in = cost_lines["financial_year"].isin(done)
+        b_in = ben_lines["financial_year"].isin(done)
+        realised, _ = summarise(
+            cost_lines[c_in],
+            ben_lines[b_in],
+            params,
+            years=done,
+            base_year=frame.base_year,
+            view="ex-post, realised to date",
+        )
+        projected, _ = summarise(
+            cost_lines[~c_in],
+            ben_lines[~b_in],
+            params,
+            years=ahead,
+            base_year=frame.base_year,
+            view="ex-post, projected",
+        )
+
     go_forward = go_forward_by_year = None
     gf_years = tuple(y for y in frame.years if y >= frame.decision_year)
     if gf_years:
@@ -304,10 +330,23 @@ def appraise(
     else:
         unc = Uncertainty(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), None)
 
-    roll = None
-    if rollout:
-        from evaluation.appraisal.rollout import project_rollout
+    non_monetised = None
+    if go_forward is not None and params.non_monetised:
+        gf_b = view_lines(params, eff, gf_frame)[1]
+        non_monetised = non_monetised_table(
+            eff,
+            params.non_monetised,
+            npsv=go_forward.npsv,
+            force_years=discounted_force_years(gf_b),
+        )
 
+    roll = None
+    options = None
+    if rollout:
+        from evaluation.appraisal.options import appraise_options
+        from evaluation.appraisal.rollout import RolloutModel, project_rollout
+
+        model = RolloutModel.build(checked, params, frame, cost_lines, drivers)
         roll = project_rollout(
             checked,
             eff,
@@ -319,7 +358,9 @@ def appraise(
             draws=draws,
             seed=seed,
             uncertainty=uncertainty,
+            model=model,
         )
+        options = appraise_options(model, params, eff)
 
     return Appraisal(
         summary=summary,
@@ -335,10 +376,17 @@ def appraise(
         uncertainty=unc,
         rollout=roll,
         assumptions=params.assumptions(),
-        notes=(*_notes(params, frame, eff, dropped, checked), *implausible_parameters(params)),
+        notes=(
+            *_notes(params, frame, eff, dropped, checked, inferred=go_live is None),
+            *implausible_parameters(params),
+        ),
         params_name=params.name,
         params_version=params.version,
         go_forward_uncertainty=gf_unc,
+        options=options,
+        realised_to_date=realised,
+        projected=projected,
+        non_monetised=non_monetised,
     )
 
 
@@ -378,6 +426,8 @@ def _notes(
     effects: EffectsTable,
     dropped: list[str],
     ledger: pd.DataFrame,
+    *,
+    inferred: bool = False,
 ) -> tuple[str, ...]:
     notes = [
         f"Real prices of {params.price_base_year} (GDP deflator, vintage: "
@@ -391,6 +441,12 @@ def _notes(
         "The value-for-money category is a label, not a pass/fail; non-monetised impacts "
         "(victims' experience, case quality, faster charging) could shift it.",
     ]
+    if inferred:
+        notes.append(
+            "No pilot register was given: each force's go-live is taken as its first financial "
+            "year with a recurrent cost (a whole year live). Give the register for go-live "
+            "dates (pro rata first-year benefits)."
+        )
     wider = [b.name for b in params.enabled_benefits if b.wider]
     if wider:
         notes.append(

@@ -6,6 +6,7 @@ force x financial year x category x kind, and then:
 
 * recurrent costs after the last outturn year are projected at each force's last-year real level
   (``basis = "forecast"``), while the team is funded (to the end of the appraisal period);
+  staff costs grow with real wages (``real_growth.wages``) from the last outturn year;
 * capital in the refresh categories is bought again every asset life (``basis = "refresh"``) in
   years after the outturn;
 * optimism bias uplifts forecast and refresh costs (see :mod:`.optimism`);
@@ -36,6 +37,7 @@ from evaluation.schema import COST_CATEGORIES, COST_KINDS, resolve_force
 __all__ = [
     "COST_LINE_COLUMNS",
     "REFRESH_CATEGORIES",
+    "WAGE_CATEGORIES",
     "aggregate_outturn",
     "build_cost_lines",
     "check_ledger",
@@ -43,8 +45,12 @@ __all__ = [
     "observed_refresh_ratios",
 ]
 
-#: Capital categories bought again at the end of their asset life.
+#: Capital categories bought again at the end of their asset life (default of
+#: ``assets.refresh_categories``).
 REFRESH_CATEGORIES: tuple[str, ...] = ("equipment", "licences")
+
+#: Cost categories whose projected recurrent cost grows with real wages (``real_growth.wages``).
+WAGE_CATEGORIES: tuple[str, ...] = ("staff",)
 
 COST_LINE_COLUMNS: tuple[str, ...] = (
     "force",
@@ -346,7 +352,9 @@ def build_cost_lines(
         outturn = aggregate_outturn(ledger, params, basis=ledger_basis)
     parts = [outturn]
 
-    # recurrent projection at each force's last-outturn-year real level
+    # recurrent projection at each force's last-outturn-year real level (staff costs growing
+    # with real wages)
+    wage = params.wage_growth_rate
     if s_out < s_last:
         last_rec = outturn[
             (outturn["financial_year"] == outturn_end) & (outturn["kind"] == "recurrent")
@@ -362,7 +370,7 @@ def build_cost_lines(
                 "kind": "recurrent",
                 "price_basis": f"real {pb}",
                 "nominal_gbp": np.nan,
-                "base_real_gbp": v,
+                "base_real_gbp": v * (1.0 + (wage if c in WAGE_CATEGORIES else 0.0)) ** (y - s_out),
                 "deflator_factor": 1.0,
                 "basis": "forecast",
             }
@@ -375,10 +383,14 @@ def build_cost_lines(
     # capital refresh after the outturn: each asset chain (force x refresh category) continues
     # from its latest purchase, actual refreshes included, priced at the observed refresh cost
     capital = outturn[outturn["kind"] == "capital"]
-    ratios = observed_refresh_ratios(outturn) if refresh_ratio is None else dict(refresh_ratio)
+    cats = params.refresh_categories
+    observed = (
+        observed_refresh_ratios(outturn, cats) if refresh_ratio is None else dict(refresh_ratio)
+    )
+    ratios = {**params.renewal_share, **observed}
     if params.refresh:
         rows = []
-        for (force, category), price, latest in _asset_chains(capital, ratios):
+        for (force, category), price, latest in _asset_chains(capital, ratios, cats):
             life = params.asset_life[category]
             y = fy_start(latest) + life
             while y <= s_last:
@@ -410,7 +422,7 @@ def build_cost_lines(
     # of a refresh category replaced by a later purchase (actual or projected) leaves none
     if params.raw.get("assets", {}).get("residual_value", "straight-line") == "straight-line":
         cap = lines[lines["kind"] == "capital"]
-        in_service = _in_service(cap)
+        in_service = _in_service(cap, cats)
         cap = cap[in_service]
         lives = cap["category"].map(lambda c: params.asset_life[c]).to_numpy(dtype=float)
         used = s_last - cap["financial_year"].map(fy_start).to_numpy(dtype=float) + 1
@@ -444,23 +456,42 @@ def build_cost_lines(
     return lines[list(COST_LINE_COLUMNS)]
 
 
-def _purchases(capital: pd.DataFrame) -> Iterator[tuple[tuple[str, str], pd.Series]]:
-    """Yield ((force, category), real spend by financial year) for refresh-category capital."""
-    cap = capital[capital["category"].isin(REFRESH_CATEGORIES)]
-    for (force, category), g in cap.groupby(["force", "category"], sort=True):
-        by_year = g.groupby("financial_year", sort=True)["base_real_gbp"].sum()
-        yield (str(force), str(category)), by_year[by_year > 0]
+def _purchases(
+    capital: pd.DataFrame, categories: Sequence[str]
+) -> Iterator[tuple[tuple[str, str], list[str], np.ndarray]]:
+    """Yield ((force, category), purchase years, real spend) for refresh-category capital."""
+    cap = capital[capital["category"].isin(list(categories))]
+    if cap.empty:
+        return
+    spend = cap.groupby(["force", "category", "financial_year"], sort=True)["base_real_gbp"].sum()
+    spend = spend[spend > 0]
+    current: tuple[str, str] | None = None
+    years: list[str] = []
+    values: list[float] = []
+    index: list[tuple[object, object, object]] = list(spend.index)
+    for (force, category, year), value in zip(index, spend.to_numpy(dtype=float), strict=True):
+        key = (str(force), str(category))
+        if key != current:
+            if current is not None:
+                yield current, years, np.asarray(values, dtype=float)
+            current, years, values = key, [], []
+        years.append(str(year))
+        values.append(float(value))
+    if current is not None:
+        yield current, years, np.asarray(values, dtype=float)
 
 
-def observed_refresh_ratios(outturn: pd.DataFrame) -> dict[str, float]:
+def observed_refresh_ratios(
+    outturn: pd.DataFrame, categories: Sequence[str] = REFRESH_CATEGORIES
+) -> dict[str, float]:
     """Return the ledger's observed refresh cost as a share of the purchase it replaced.
 
     In a refresh category (equipment, licences) a force's capital purchases in successive
     financial years form one asset chain: the first is the set-up, each later one an actual
     refresh replacing the one before. The ratio pools every actual refresh of the category over
     the purchases they replaced (sum over sum, so large forces weigh by their spend). Categories
-    without an actual refresh in the ledger get no entry (a projected refresh then costs what
-    the latest purchase cost).
+    without an actual refresh in the ledger get no entry (a projected refresh then costs the
+    latest purchase times ``assets.renewal_share`` of the category, 1 if not given).
 
     Examples
     --------
@@ -474,8 +505,7 @@ def observed_refresh_ratios(outturn: pd.DataFrame) -> dict[str, float]:
     capital = outturn[outturn["kind"] == "capital"]
     num: dict[str, float] = {}
     den: dict[str, float] = {}
-    for (_, category), by_year in _purchases(capital):
-        values = by_year.to_numpy(dtype=float)
+    for (_, category), _years, values in _purchases(capital, categories):
         if len(values) >= 2:
             num[category] = num.get(category, 0.0) + float(values[1:].sum())
             den[category] = den.get(category, 0.0) + float(values[:-1].sum())
@@ -483,30 +513,28 @@ def observed_refresh_ratios(outturn: pd.DataFrame) -> dict[str, float]:
 
 
 def _asset_chains(
-    capital: pd.DataFrame, ratios: Mapping[str, float]
+    capital: pd.DataFrame, ratios: Mapping[str, float], categories: Sequence[str]
 ) -> Iterator[tuple[tuple[str, str], float, str]]:
     """Yield ((force, category), price of the next refresh, year of the latest purchase).
 
     The next refresh replaces the latest purchase. Its price is that purchase when it was
     itself an actual refresh (the observed refresh cost), else the set-up cost times the
-    category's observed refresh ratio (1 when the ledger shows no refresh of the category).
+    category's observed refresh ratio (else its renewal share; 1 when neither is known).
     """
-    for key, by_year in _purchases(capital):
-        if by_year.empty:
-            continue
-        latest_year, latest = str(by_year.index[-1]), float(by_year.iloc[-1])
-        price = latest if len(by_year) >= 2 else latest * ratios.get(key[1], 1.0)
+    for key, years, values in _purchases(capital, categories):
+        latest_year, latest = years[-1], float(values[-1])
+        price = latest if len(values) >= 2 else latest * ratios.get(key[1], 1.0)
         yield key, price, latest_year
 
 
-def _in_service(capital_lines: pd.DataFrame) -> np.ndarray:
+def _in_service(capital_lines: pd.DataFrame, categories: Sequence[str]) -> np.ndarray:
     """Flag capital lines still in service at the end of the period.
 
     In a refresh category only the latest purchase of each force's asset chain is in service
     (earlier ones were replaced); capital of other categories (fit-out, accreditation,
     training) is never replaced, so every purchase stays in service until its life ends.
     """
-    refresh = capital_lines["category"].isin(REFRESH_CATEGORIES).to_numpy()
+    refresh = capital_lines["category"].isin(list(categories)).to_numpy()
     latest = capital_lines.groupby(["force", "category"])["financial_year"].transform("max")
     is_latest = (capital_lines["financial_year"] == latest).to_numpy()
     return ~refresh | is_latest

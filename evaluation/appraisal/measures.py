@@ -181,5 +181,8 @@ def summarise(
         npsv_with_wider=pv_benefits + pv_wider - pv_costs,
         bcr_with_wider=bcr_w,
         vfm_category_with_wider=vfm_category(bcr_w, params.vfm),
+        bcr_cashable_netted=(pv_benefits - pv_cash) / (pv_costs - pv_cash)
+        if pv_costs - pv_cash > 0
+        else math.nan,
     )
     return summary, table

@@ -27,16 +27,53 @@ import pandas as pd
 from evaluation.appraisal.params import ParameterSet
 from evaluation.errors import AppraisalError, check_option
 
-__all__ = ["apply_optimism_bias", "ob_rates"]
+__all__ = ["apply_optimism_bias", "mitigated_rate", "ob_rates", "ob_rates_table"]
 
 
 def ob_rates(params: ParameterSet, stage: str) -> dict[str, float]:
-    """Return the optimism-bias rate by cost category for ``stage`` (lower, upper or none)."""
-    check_option("optimism bias stage", stage, ("lower", "upper", "none"))
+    """Return the optimism-bias rate by cost category for ``stage``.
+
+    ``"lower"`` and ``"upper"`` are the guidance's bounds; ``"mitigated"`` starts from the
+    upper bound and applies every recorded mitigation step of the category in turn
+    (``rate = upper x product of (1 - reduction)``), never going below the lower bound;
+    ``"none"`` is zero.
+    """
+    check_option("optimism bias stage", stage, ("lower", "upper", "mitigated", "none"))
     if stage == "none":
         return {cat: 0.0 for cat in params.ob_bounds}
+    if stage == "mitigated":
+        return {cat: mitigated_rate(params, cat) for cat in params.ob_bounds}
     i = 0 if stage == "lower" else 1
     return {cat: bounds[i] for cat, bounds in params.ob_bounds.items()}
+
+
+def mitigated_rate(params: ParameterSet, category: str) -> float:
+    """Return the upper bound of ``category`` reduced by its mitigation steps (floored)."""
+    lower, upper = params.ob_bounds[category]
+    rate = upper
+    for step in params.ob_mitigation:
+        if category in step.categories:
+            rate *= 1.0 - float(step.reduction.value)
+    return max(rate, lower)
+
+
+def ob_rates_table(params: ParameterSet) -> pd.DataFrame:
+    """Return lower, mitigated and upper rates by category with the steps that apply."""
+    rows = []
+    for cat, (lower, upper) in params.ob_bounds.items():
+        steps = [s for s in params.ob_mitigation if cat in s.categories]
+        rows.append(
+            {
+                "category": cat,
+                "lower": lower,
+                "upper": upper,
+                "mitigated": mitigated_rate(params, cat),
+                "mitigation_steps": "; ".join(
+                    f"{s.name} -{float(s.reduction.value):.0%}" for s in steps
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def apply_optimism_bias(

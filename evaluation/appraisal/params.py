@@ -44,6 +44,7 @@ __all__ = [
     "OB_STAGES",
     "BenefitLine",
     "DiscountBand",
+    "MitigationStep",
     "Parameter",
     "ParameterSet",
     "default_params_path",
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 BENEFIT_TYPES: tuple[str, ...] = ("fiscal", "economic", "social")
-OB_STAGES: tuple[str, ...] = ("lower", "upper", "none")
+OB_STAGES: tuple[str, ...] = ("lower", "upper", "mitigated", "none")
 DISTRIBUTIONS: tuple[str, ...] = ("fixed", "triangular", "uniform")
 _EFFECT_DISTRIBUTIONS = ("auto", "normal", "bootstrap")
 _ROLLOUT_FORCES = ("all", "non-pilot")
@@ -70,6 +71,8 @@ _SECTIONS = (
     "rollout",
     "uncertainty",
     "confidence",
+    "options",
+    "real_growth",
 )
 _DEFAULT_NAME = "green_book_2022"
 
@@ -157,6 +160,9 @@ class BenefitLine:
         Whether the line is counted.
     description
         Plain words.
+    wage_linked
+        ``True`` when the unit value grows with real wages (``real_growth.wages``) after the
+        price base year (the value of officer time).
     """
 
     name: str
@@ -171,6 +177,21 @@ class BenefitLine:
     wider: bool
     group: str
     enabled: bool
+    description: str = ""
+    wage_linked: bool = False
+
+
+@dataclass(frozen=True)
+class MitigationStep:
+    """A recorded reduction of the optimism-bias upper bound (Green Book supplementary guidance).
+
+    ``reduction`` (a :class:`Parameter` with its justification in ``source``) is the share of
+    the remaining bound removed for the listed cost ``categories``.
+    """
+
+    name: str
+    categories: tuple[str, ...]
+    reduction: Parameter
     description: str = ""
 
 
@@ -217,6 +238,24 @@ class ParameterSet:
     shortfall_apply: bool
     shortfall_by_grade: Mapping[int, float]
     parameters: tuple[Parameter, ...] = field(repr=False)
+    # options, phasing, cost model and renewals (see _parse_extensions; defaults reproduce
+    # a parameter file that does not set them)
+    refresh_categories: tuple[str, ...] = ("equipment", "licences")
+    renewal_share: Mapping[str, float] = field(default_factory=dict)
+    rollout_cost_model: str = "per-officer"
+    rollout_waves: int = 1
+    rollout_wave_interval: int = 1
+    rollout_lead_time: int = 0
+    rollout_ramp_up: tuple[float, ...] = (1.0,)
+    hub_benefit_share: Parameter | None = None
+    ob_mitigation: tuple[MitigationStep, ...] = ()
+    wage_growth: Parameter | None = None
+    non_monetised: tuple[str, ...] = ()
+
+    @property
+    def wage_growth_rate(self) -> float:
+        """Real growth a year of staff costs and of the value of officer time (0 if unset)."""
+        return 0.0 if self.wage_growth is None else float(self.wage_growth.value)
 
     @property
     def enabled_benefits(self) -> tuple[BenefitLine, ...]:
@@ -842,6 +881,7 @@ def _parse(doc: dict[str, Any], label: str) -> ParameterSet:
             else:
                 shortfall[int(g)] = v
 
+    ext = _parse_extensions(doc, c)
     c.raise_if_any()
     if period is None or draws is None or sz is None or scz is None:  # pragma: no cover
         raise AppraisalError(f"parameter set {label} is incomplete")
@@ -883,6 +923,7 @@ def _parse(doc: dict[str, Any], label: str) -> ParameterSet:
         shortfall_apply=apply_shortfall,
         shortfall_by_grade=MappingProxyType(shortfall),
         parameters=tuple(c.parameters),
+        **ext,
     )
 
 
@@ -939,7 +980,7 @@ def _parse_benefit(
         decay = Parameter(key=f"{where}.decay", value=0.0)
     elif not 0 <= decay.value < 1:
         c.add(f"{where}.decay must be a share in [0, 1), got {decay.value!r}")
-    for flag in ("cashable", "wider", "enabled"):
+    for flag in ("cashable", "wider", "enabled", "wage_linked"):
         if flag in b and not isinstance(b[flag], bool):
             c.add(f"{where}.{flag} must be true or false, got {b[flag]!r}")
     return BenefitLine(
@@ -956,4 +997,136 @@ def _parse_benefit(
         group=str(b.get("group", name)),
         enabled=bool(enabled),
         description=str(b.get("description", "")),
+        wage_linked=bool(b.get("wage_linked", False)),
     )
+
+
+_COST_MODELS = ("fixed+per-officer", "per-officer")
+
+
+def _maybe(doc: Mapping[str, Any], path: str) -> Any:
+    """Return the node at ``path`` or ``None`` when absent (optional, newer settings)."""
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _whole(doc: Mapping[str, Any], key: str, c: _Collector, lowest: int) -> int | None:
+    p = _param(_maybe(doc, key), key, c)
+    if p is None:
+        return None
+    if int(p.value) != p.value or p.value < lowest:
+        c.add(f"{key} must be a whole number >= {lowest}, got {p.value!r}")
+        return None
+    return int(p.value)
+
+
+def _parse_extensions(doc: Mapping[str, Any], c: _Collector) -> dict[str, Any]:
+    """Parse the optional settings for renewals, the rollout's phasing and cost model, options."""
+    out: dict[str, Any] = {}
+    cats = _maybe(doc, "assets.refresh_categories")
+    if cats is not None:
+        if not isinstance(cats, list) or any(x not in COST_CATEGORIES for x in cats):
+            c.add(
+                f"assets.refresh_categories must be a list of cost categories "
+                f"({', '.join(COST_CATEGORIES)}), got {cats!r}"
+            )
+        else:
+            out["refresh_categories"] = tuple(str(x) for x in cats)
+    shares = _maybe(doc, "assets.renewal_share")
+    if isinstance(shares, Mapping):
+        parsed: dict[str, float] = {}
+        for cat in shares:
+            key = f"assets.renewal_share.{cat}"
+            if cat not in COST_CATEGORIES:
+                c.add(f"{key}: unknown cost category; allowed: {', '.join(COST_CATEGORIES)}")
+                continue
+            p = _param(shares[cat], key, c)
+            if p is not None:
+                if not 0 <= p.value <= 2:
+                    c.add(f"{key} must be a share between 0 and 2, got {p.value!r}")
+                parsed[cat] = float(p.value)
+        out["renewal_share"] = MappingProxyType(parsed)
+    model = _maybe(doc, "rollout.cost_model")
+    if model is not None:
+        out["rollout_cost_model"] = _option(doc, "rollout.cost_model", _COST_MODELS, c)
+    for key, name, lowest in (
+        ("rollout.waves", "rollout_waves", 1),
+        ("rollout.wave_interval_years", "rollout_wave_interval", 1),
+        ("rollout.lead_time_years", "rollout_lead_time", 0),
+    ):
+        v = _whole(doc, key, c, lowest)
+        if v is not None:
+            out[name] = v
+    ramp_node = _maybe(doc, "rollout.ramp_up")
+    if ramp_node is not None:
+        rp = _param(ramp_node, "rollout.ramp_up", c, numeric=False)
+        ramp = rp.value if rp is not None else None
+        if (
+            not isinstance(ramp, list | tuple)
+            or not ramp
+            or not all(_number(r) and 0 <= r <= 1.5 for r in ramp)
+        ):
+            c.add(f"rollout.ramp_up must be a list of shares (e.g. [0.5, 1.0]), got {ramp!r}")
+        else:
+            out["rollout_ramp_up"] = tuple(float(r) for r in ramp)
+    steps = _maybe(doc, "optimism_bias.mitigation")
+    if steps is not None:
+        out["ob_mitigation"] = _parse_mitigation(steps, c)
+    nm = _maybe(doc, "settings.non_monetised")
+    if nm is not None:
+        if not isinstance(nm, list) or not all(isinstance(x, str) for x in nm):
+            c.add(f"settings.non_monetised must be a list of metric names, got {nm!r}")
+        else:
+            out["non_monetised"] = tuple(nm)
+    wages = _maybe(doc, "real_growth.wages")
+    if wages is not None:
+        wp = _param(wages, "real_growth.wages", c)
+        if wp is not None and not -0.5 < wp.value < 0.5:
+            c.add(f"real_growth.wages must be a yearly rate in (-0.5, 0.5), got {wp.value!r}")
+        out["wage_growth"] = wp
+    hub = _maybe(doc, "options.hub_benefit_share")
+    if hub is not None:
+        hp = _param(hub, "options.hub_benefit_share", c)
+        if hp is not None and not 0 <= hp.value <= 1:
+            c.add(f"options.hub_benefit_share must be a share in [0, 1], got {hp.value!r}")
+        out["hub_benefit_share"] = hp
+    return out
+
+
+def _parse_mitigation(steps: Any, c: _Collector) -> tuple[MitigationStep, ...]:
+    if not isinstance(steps, list):
+        c.add("optimism_bias.mitigation must be an array of [[optimism_bias.mitigation]] tables")
+        return ()
+    out = []
+    for i, step in enumerate(steps):
+        name = step.get("name") if isinstance(step, Mapping) else None
+        if not name:
+            c.add(f"optimism_bias.mitigation[{i}] needs a 'name'")
+            continue
+        where = f"optimism_bias.mitigation.{name}"
+        cats = step.get("categories")
+        if not isinstance(cats, list) or not cats or any(x not in COST_CATEGORIES for x in cats):
+            c.add(
+                f"{where}.categories must be a non-empty list of cost categories "
+                f"({', '.join(COST_CATEGORIES)}), got {cats!r}"
+            )
+            continue
+        p = _param(step.get("reduction"), f"{where}.reduction", c)
+        if p is None:
+            c.add(f"missing parameter '{where}.reduction'")
+            continue
+        if not 0 <= p.value <= 1:
+            c.add(f"{where}.reduction must be a share in [0, 1], got {p.value!r}")
+        out.append(
+            MitigationStep(
+                name=str(name),
+                categories=tuple(str(x) for x in cats),
+                reduction=p,
+                description=str(step.get("description", "")),
+            )
+        )
+    return tuple(out)

@@ -52,6 +52,9 @@ class Summary:
     ``payback_year`` is the first financial year from which the cumulative discounted net
     benefit stays at or above zero to the end of the period (``None`` if it never does);
     ``payback_years`` counts years from the first year of the view (1 = first year).
+    ``bcr`` counts the forces' own cashable savings as benefits (Green Book convention for
+    social value); ``bcr_cashable_netted`` nets them off costs instead (the net cost to the
+    public purse), shown beside it because the two conventions rank options differently.
     """
 
     view: str
@@ -74,6 +77,11 @@ class Summary:
     npsv_with_wider: float
     bcr_with_wider: float
     vfm_category_with_wider: str
+    bcr_cashable_netted: float = math.nan
+    bcr_convention: str = (
+        "bcr counts forces' cashable savings as benefits; bcr_cashable_netted nets them off "
+        "costs (PV non-cashable benefits / (PV costs - PV cashable benefits))"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the measures as a JSON-ready dict."""
@@ -155,6 +163,11 @@ class RolloutResult:
     break_even: tuple[str, ...]
     driver: str
     n_forces: int
+    cost_fit: pd.DataFrame | None = field(default=None, repr=False)
+    pilot_size: float = math.nan
+    cost_model: str = "per-officer"
+    optimism_bias: pd.DataFrame | None = field(default=None, repr=False)
+    optimism_bias_rates: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the projection as a JSON-ready dict."""
@@ -170,6 +183,14 @@ class RolloutResult:
             else self.uncertainty.monte_carlo.to_dict(),
             "break_even": list(self.break_even),
             "cost_profile_per_officer": jsonable(self.cost_profile),
+            "cost_model": self.cost_model,
+            "cost_fit": None if self.cost_fit is None else jsonable(self.cost_fit),
+            "pilot_size_exposure_weighted": jsonable(self.pilot_size),
+            "forces": jsonable(self.forces),
+            "optimism_bias": None if self.optimism_bias is None else jsonable(self.optimism_bias),
+            "optimism_bias_rates": None
+            if self.optimism_bias_rates is None
+            else jsonable(self.optimism_bias_rates),
         }
 
 
@@ -199,6 +220,16 @@ class Appraisal:
         The same for the go-forward NPSV (the view a funding decision uses), or ``None``.
     rollout
         National rollout projection, or ``None``.
+    options
+        The shortlist (business as usual, do-minimum, full rollout, non-pilot forces only,
+        regional hubs) with PVs, NPSV, BCR and the difference from business as usual, or
+        ``None`` without a rollout.
+    realised_to_date, projected
+        The ex-post view split at the end of the outturn: costs and benefits realised to date,
+        and those projected after; both discounted to the ex-post base, so they add up to it.
+    non_monetised
+        Non-monetised impacts (turnaround, backlog) with estimates, 95% intervals and the value
+        per pilot force-year they would need for the go-forward NPSV to reach zero.
     assumptions
         The assumptions log (every parameter with its provenance).
     notes
@@ -222,6 +253,10 @@ class Appraisal:
     params_name: str = ""
     params_version: str = ""
     go_forward_uncertainty: Uncertainty | None = field(default=None, repr=False)
+    options: pd.DataFrame | None = field(default=None, repr=False)
+    realised_to_date: Summary | None = field(default=None, repr=False)
+    projected: Summary | None = field(default=None, repr=False)
+    non_monetised: pd.DataFrame | None = field(default=None, repr=False)
 
     # headline shortcuts
     @property
@@ -281,6 +316,12 @@ class Appraisal:
             "by_type": jsonable(self.by_type),
             "by_agency": jsonable(self.by_agency),
             "rollout": None if self.rollout is None else self.rollout.to_dict(),
+            "options": None if self.options is None else jsonable(self.options),
+            "realised_to_date": None
+            if self.realised_to_date is None
+            else self.realised_to_date.to_dict(),
+            "projected": None if self.projected is None else self.projected.to_dict(),
+            "non_monetised": None if self.non_monetised is None else jsonable(self.non_monetised),
             "assumptions": jsonable(self.assumptions),
             "notes": list(self.notes),
         }

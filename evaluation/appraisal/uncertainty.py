@@ -337,6 +337,17 @@ def _sensitivity(
                     npsv_of(params.updated(f"assets.life_years.{cat}", int(life.low or 1))),
                     npsv_of(params.updated(f"assets.life_years.{cat}", int(life.high or 1))),
                 )
+        wg = params.wage_growth
+        if wg is not None and wg.has_range:
+            add(
+                "real_wage_growth",
+                "real growth a year of staff costs and of the value of officer time",
+                wg.value,
+                wg.low,
+                wg.high,
+                npsv_of(params.updated("real_growth.wages", wg.low)),
+                npsv_of(params.updated("real_growth.wages", wg.high)),
+            )
         for line in params.enabled_benefits:
             if line.wider or not line.decay.has_range or line.name not in view.lines:
                 continue
@@ -514,7 +525,71 @@ def _switching_values(
                 )
         except ValueError:  # pragma: no cover - brentq on a bracketed root does not fail
             add("discount_rate", "first discount band rate", r0, None, None, "no root found")
-    return pd.DataFrame(rows)
+    return _annotate_switching(pd.DataFrame(rows), params, effects)
+
+
+def _annotate_switching(
+    frame: pd.DataFrame, params: ParameterSet, effects: EffectsTable
+) -> pd.DataFrame:
+    """Add the prices each switching value is stated in and flag the infeasible ones.
+
+    ``price_basis`` says what a value is measured in (a unit value in the prices of its own
+    ``price_base``, uprated to the appraisal's price base by the GDP deflator; NPSV always in
+    real price-base-year prices). ``feasible`` is ``False`` where no real value could take it
+    (a negative price or multiplier, a share above 1); for effects ``se_from_estimate`` and
+    ``prob_beyond`` (normal approximation) say how far the estimate would have to move.
+    """
+    if frame.empty:
+        return frame
+    pb = params.price_base_year
+    basis, feasible, why, dist, prob = [], [], [], [], []
+    for rec in frame.to_dict("records"):
+        inp, x = str(rec["input"]), rec["switching_value"]
+        kind, _, what = inp.partition(":")
+        missing = x is None or (isinstance(x, float) and math.isnan(x))
+        ok: bool | None = None if missing else True
+        reason = ""
+        d = p_beyond = math.nan
+        if kind == "effect":
+            unit = str(effects.table.loc[what, "unit"]) if what in effects.metrics else ""
+            basis.append(f"{unit} per pilot force-year (natural units, not money)")
+            se = effects.se(what)
+            if not missing and se > 0:
+                d = (float(x) - float(rec["central"])) / se
+                p_beyond = float(stats.norm.sf(abs(d)))
+        elif kind == "unit_value":
+            par = params.unit_values[what]
+            if par.price_base is not None:
+                basis.append(
+                    f"GBP in {par.price_base} prices ({par.unit}); uprated to {pb} prices "
+                    "with the GDP deflator"
+                )
+            else:
+                basis.append(f"{par.unit} (a ratio, no price base)")
+            if not missing and float(x) < 0:
+                ok, reason = False, "negative: no real price or share can be below zero"
+            elif not missing and "share" in par.unit and float(x) > 1:
+                ok, reason = False, "above 1: a share cannot exceed the whole"
+        elif kind == "cost_scale":
+            basis.append(f"multiplier on projected costs in real {pb} prices")
+            if not missing and float(x) < 0:
+                ok, reason = False, "negative: costs cannot fall below zero"
+        elif kind == "discount_rate":
+            basis.append("real discount rate, years 1-30")
+        else:
+            basis.append("")
+        feasible.append(ok)
+        why.append(reason)
+        dist.append(d)
+        prob.append(p_beyond)
+    out = frame.copy()
+    out["price_basis"] = basis
+    out["npsv_price_basis"] = f"GBP, real {pb} prices, discounted to the view's base year"
+    out["feasible"] = pd.Series(feasible, dtype=object)
+    out["infeasible_because"] = why
+    out["se_from_estimate"] = dist
+    out["prob_beyond"] = prob
+    return out
 
 
 def _scenarios(
@@ -544,7 +619,8 @@ def _scenarios(
     nonlinear = [
         r
         for r in (sensitivity.to_dict("records") if len(sensitivity) else [])
-        if str(r["input"]).partition(":")[0] in ("optimism_bias", "asset_life", "decay")
+        if str(r["input"]).partition(":")[0]
+        in ("optimism_bias", "asset_life", "decay", "real_wage_growth")
     ]
 
     def set_input(p: ParameterSet, inp: str, value: object) -> ParameterSet:
@@ -553,6 +629,8 @@ def _scenarios(
             return p.updated(ob_param, value)
         if kind == "asset_life":
             return p.updated(f"assets.life_years.{what}", int(value))  # type: ignore[call-overload]
+        if kind == "real_wage_growth":
+            return p.updated("real_growth.wages", value)
         return p.updated(f"benefits.{what}.decay", value)
 
     for name, direction in (("low", -1), ("central", 0), ("high", 1)):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 __all__ = ["MAX_DRAWS", "MAX_REPS", "count", "seed"]
 
 #: Largest number of Monte Carlo draws accepted (memory grows linearly with draws).
-MAX_DRAWS = 1_000_000
+MAX_DRAWS = 200_000
 #: Largest number of bootstrap or permutation replications accepted.
 MAX_REPS = 100_000
 _MAX_SEED = 2**63 - 1

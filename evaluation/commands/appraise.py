@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         "costs": Path(costs).name,
         "effects": Path(effects_path).name,
         "register": None if register is None else Path(register).name,
+        "go_live": "register" if register is not None else "inferred from the ledger",
         "params": "green_book_2022 (bundled)" if args.params is None else Path(args.params).name,
         "seed": args.seed,
     }
@@ -182,7 +183,9 @@ def _headline(s: Summary) -> list[str]:
         f"non-cashable {_m(s.pv_benefits_noncashable)}",
         f"  NPSV                {_m(s.npsv):>12}",
         f"  BCR                 {_r(s.bcr):>12}   value for money: {s.vfm_category}",
-        f"  Cashable BCR        {_r(s.cashable_bcr):>12}   cashable ROI {_r(s.cashable_roi)}",
+        f"  Cashable BCR        {_r(s.cashable_bcr):>12}   cashable ROI {_r(s.cashable_roi)}   "
+        f"BCR with cashable savings netted off costs {_r(s.bcr_cashable_netted)} (the BCR above "
+        "counts them as benefits)",
         f"  Payback (discounted) {pay}",
         f"  With wider social values: NPSV {_m(s.npsv_with_wider)}, BCR {_r(s.bcr_with_wider)} "
         f"({s.vfm_category_with_wider})",
@@ -217,7 +220,8 @@ def _decision_uncertainty(unc: Uncertainty) -> list[str]:
                     "central": "g",
                     "switching_value": "g",
                     "change_pct": "pct",
-                    "note": "s",
+                    "feasible": "s",
+                    "price_basis": "s",
                 },
             )
         )
@@ -243,6 +247,14 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
     out.append("")
     out.append(f"Ex-post view (all years, sunk costs included), {s.first_year} to {s.last_year}")
     out.extend(_headline(s))
+    if result.realised_to_date is not None and result.projected is not None:
+        rz, pj = result.realised_to_date, result.projected
+        out.append(
+            f"  of which realised to date ({rz.first_year} to {rz.last_year}): PV costs "
+            f"{_m(rz.pv_costs)}, PV benefits {_m(rz.pv_benefits)}, NPSV {_m(rz.npsv)}; "
+            f"projected ({pj.first_year} to {pj.last_year}): PV costs {_m(pj.pv_costs)}, "
+            f"PV benefits {_m(pj.pv_benefits)}, NPSV {_m(pj.npsv)}"
+        )
     if result.go_forward is not None:
         g = result.go_forward
         out.append("")
@@ -254,14 +266,37 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
         gu = result.go_forward_uncertainty
         if gu is not None:
             out.extend(_decision_uncertainty(gu))
+        nm = result.non_monetised
+        if nm is not None and len(nm):
+            out.append(
+                "  Non-monetised impacts (estimate and 95% interval; value per pilot force-year "
+                "each would need for the go-forward NPSV to reach zero, GBP real, discounted):"
+            )
+            out.append(
+                _table(
+                    nm,
+                    {
+                        "metric": "s",
+                        "estimate": "g",
+                        "ci_low": "g",
+                        "ci_high": "g",
+                        "better": "s",
+                        "value_needed_per_force_year": "g",
+                        "value_needed_per_unit": "g",
+                    },
+                )
+            )
     out.append("")
-    out.append("Year by year (GBP real; PV at the ex-post discount base)")
+    out.append(
+        f"Year by year (GBP real; t = years from the discount base year {s.discount_base_year}, "
+        "which is year 0)"
+    )
     out.append(
         _table(
             result.by_year,
             {
                 "financial_year": "s",
-                "year": "s",
+                "t": "s",
                 "forces_live": "s",
                 "costs_gbp": "m",
                 "benefits_cashable_gbp": "m",
@@ -318,7 +353,8 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
                 "central": "g",
                 "switching_value": "g",
                 "change_pct": "pct",
-                "npsv_at_switch": "m",
+                "feasible": "s",
+                "price_basis": "s",
             },
         )
     )
@@ -369,15 +405,68 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
                 )
             )
         )
+    if result.options is not None and len(result.options):
+        o0 = result.options.iloc[0]
+        out.append("")
+        out.append(
+            f"Options shortlist, {o0['first_year']} to {o0['last_year']} (GBP real "
+            f"{o0['price_base_year']} prices, discounted to {o0['discount_base_year']})"
+        )
+        out.append(
+            _table(
+                result.options,
+                {
+                    "option": "s",
+                    "forces_funded": "s",
+                    "new_units": "s",
+                    "pv_costs": "m",
+                    "pv_benefits": "m",
+                    "npsv": "m",
+                    "bcr": "r",
+                    "npsv_vs_bau": "m",
+                },
+            )
+        )
     roll = result.rollout
     if roll is not None:
         r = roll.summary
         out.append("")
         out.append(
-            f"National rollout: {roll.n_forces} forces, scaled by {roll.driver}, all live from "
-            f"{r.first_year} (optimism bias at the rollout stage)"
+            f"National rollout: {roll.n_forces} forces ({roll.cost_model} costs fitted to the "
+            f"pilots, benefits scaled by {roll.driver} relative to the pilots' exposure-weighted "
+            f"size {roll.pilot_size:,.0f}), phased from {r.first_year} (optimism bias at the "
+            "rollout stage for new teams)"
         )
         out.extend(_headline(r))
+        if roll.optimism_bias is not None:
+            out.append(
+                "  Optimism bias on new teams: "
+                + "; ".join(
+                    f"{rec['stage']} NPSV {_m(rec['npsv'])} (BCR {_r(rec['bcr'])})"
+                    for rec in roll.optimism_bias.to_dict("records")
+                )
+            )
+        if roll.cost_fit is not None and len(roll.cost_fit):
+            out.append(
+                "  New-team costs fitted to the pilots' outturn (cost = fixed + per officer; "
+                "proportional scaling and its R-squared beside it):"
+            )
+            out.append(
+                _table(
+                    roll.cost_fit,
+                    {
+                        "k": "s",
+                        "kind": "s",
+                        "category": "s",
+                        "n_forces": "s",
+                        "fixed_gbp": "g",
+                        "per_officer_gbp": "g",
+                        "r2": "r",
+                        "proportional_gbp_per_officer": "g",
+                        "r2_proportional": "r",
+                    },
+                )
+            )
         out.append(
             _table(
                 roll.by_year,

@@ -10,12 +10,16 @@ appraisal's break-even effect. Defaults to the bundled sample data.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from evaluation.commands._options import MAX_REPS, count, seed
 from evaluation.errors import ConfigError
+from evaluation.outputs import atomic_output_file, check_output_file
+from evaluation.safety import json_text, neutralise_frame
 
 __all__ = ["HELP", "add_arguments", "parse_int_list", "run"]
 
@@ -100,18 +104,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument(
         "--effect-model",
         choices=("relative", "additive"),
-        default="relative",
-        help="relative: each pilot's change is proportional to its own level (default); "
-        "additive: the same change in every pilot force",
+        default="additive",
+        help="additive: the same change in every pilot force (default; the analytic formula's "
+        "homogeneous effect); relative: each pilot's change is proportional to its own level",
     )
     e.add_argument(
         "--pairs",
         default="cs:recommended,cs:cr1",
         help="estimator:inference pairs (default cs:recommended,cs:cr1)",
     )
-    e.add_argument("--reps", type=int, default=30, help="placebo replications per design (30)")
-    e.add_argument("--boot-reps", type=int, default=199, help="bootstrap draws per test (199)")
-    e.add_argument("--seed", type=int, default=20261206, help="seed (20261206)")
+    e.add_argument(
+        "--reps",
+        type=count(1, MAX_REPS, "--reps"),
+        default=30,
+        help="placebo replications per design (30)",
+    )
+    e.add_argument(
+        "--boot-reps",
+        type=count(1, MAX_REPS, "--boot-reps"),
+        default=199,
+        help="bootstrap draws per test (199)",
+    )
+    e.add_argument("--seed", type=seed, default=20261206, help="seed (20261206)")
     r = parser.add_argument_group("where to run")
     where = r.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, help="local Dask workers (cores)")
@@ -122,6 +136,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="keep finished chunks here; a rerun resumes (default: none)",
     )
+    c = parser.add_argument_group("choosing pilots (instead of comparing designs)")
+    c.add_argument(
+        "--choose",
+        type=int,
+        default=None,
+        metavar="K",
+        help="propose K pilot forces balanced on pre-period levels and trends",
+    )
+    c.add_argument("--must-include", default="", help="forces that must be pilots (A,B)")
+    c.add_argument("--must-exclude", default="", help="forces that must not be pilots")
+    c.add_argument("--max-per-region", type=int, default=None, help="at most N pilots a region")
+    c.add_argument("--proposals", type=int, default=3, help="pilot sets to propose (3)")
     o = parser.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print the results as JSON")
     o.add_argument("--out", type=Path, help="write design.json, design.csv and design.html here")
@@ -136,6 +162,13 @@ def _metric_info(args: argparse.Namespace, sample: Path, names: list[str]) -> di
     from evaluation.pilot_design.breakeven import break_even_effects, ledger_unit_costs
     from evaluation.pilot_design.compare import MetricInfo
     from evaluation.schema import load_metrics
+
+    outputs = ("design.json", "design.csv", "design.html")
+    if args.out:  # before the (long) simulation: a file, a link, read-only
+        if args.out.exists() and not args.out.is_dir():
+            raise ConfigError(f"--out {args.out} is a file, not a folder")
+        for name in outputs:
+            check_output_file(args.out / name, create_parents=True)
 
     params = load_params(args.params)
     effects = load_effects(args.effects or sample / "effects.csv")
@@ -160,6 +193,46 @@ def _metric_info(args: argparse.Namespace, sample: Path, names: list[str]) -> di
     return {"info": info, "setup": setup, "running": running}
 
 
+def _names(text: str) -> list[str]:
+    from evaluation.schema import resolve_force
+
+    out = []
+    for name in (p.strip() for p in text.split(",") if p.strip()):
+        force = resolve_force(name)
+        if force is None:
+            raise ConfigError(f"unknown force {name!r}")
+        out.append(force)
+    return out
+
+
+def _choose(args: argparse.Namespace, histories: Mapping[str, Any]) -> int:
+    """Propose balanced pilot sets and print them (or JSON)."""
+    import numpy as np
+
+    from evaluation.pilot_design.choose import choose_pilots
+
+    if args.proposals < 1:
+        raise ConfigError(f"--proposals must be at least 1; got {args.proposals}")
+    props = choose_pilots(
+        histories,
+        args.choose,
+        must_include=_names(args.must_include),
+        must_exclude=_names(args.must_exclude),
+        max_per_region=args.max_per_region,
+        proposals=args.proposals,
+        rng=np.random.default_rng(args.seed),
+    )
+    if args.json:
+        json.dump({"proposals": [p.to_dict() for p in props]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for i, p in enumerate(props, start=1):
+        print(f"Proposal {i} (imbalance {p.imbalance:.3f}): {', '.join(p.pilots)}")
+    print("\nBalance of proposal 1 (standardised means; |smd| < 0.1 is balanced):")
+    print(props[0].balance.round(3).to_string(index=False))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Compare the designs and print the table (or JSON)."""
     import itertools
@@ -168,11 +241,23 @@ def run(args: argparse.Namespace) -> int:
 
     from evaluation.appraisal import load_params
     from evaluation.ingest import bundled_data_dir, load_panel, load_register
-    from evaluation.pilot_design.chart import comparison_figure, comparison_table, write_html
+    from evaluation.pilot_design.chart import (
+        comparison_figure,
+        comparison_table,
+        primary_rows,
+        write_html,
+    )
     from evaluation.pilot_design.compare import compare_designs
     from evaluation.pilot_design.designs import Design, history_from_panel
     from evaluation.pilot_design.runner import DaskSettings
     from evaluation.schema import load_metrics
+
+    outputs = ("design.json", "design.csv", "design.html")
+    if args.out:  # before the (long) simulation: a file, a link, read-only
+        if args.out.exists() and not args.out.is_dir():
+            raise ConfigError(f"--out {args.out} is a file, not a folder")
+        for name in outputs:
+            check_output_file(args.out / name, create_parents=True)
 
     sample = bundled_data_dir() / "sample"
     pilots = parse_int_list(args.pilots, "--pilots")
@@ -208,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
     histories = {
         m: history_from_panel(frame, m, before=before, source=panel_path.name) for m in names
     }
+    if args.choose is not None:
+        return _choose(args, histories)
     n_hist = len(next(iter(histories.values())).periods)
     designs = []
     for k, w, y, s in itertools.product(pilots, waves, years, selections):
@@ -255,14 +342,15 @@ def run(args: argparse.Namespace) -> int:
         "last": histories[names[0]].periods[-1],
         "forces": len(histories[names[0]].forces),
     }
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "design.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        result.table.to_csv(args.out / "design.csv", index=False)
-        write_html(comparison_figure(result), args.out / "design.html")
+    if args.out:  # each file atomically; the CSV's text cells neutralised
+        with atomic_output_file(args.out / "design.json", create_parents=True) as tmp:
+            tmp.write_text(json_text(payload), encoding="utf-8")
+        with atomic_output_file(args.out / "design.csv", create_parents=True) as tmp:
+            neutralise_frame(result.table).to_csv(tmp, index=False)
+        with atomic_output_file(args.out / "design.html", create_parents=True) as tmp:
+            write_html(comparison_figure(result), tmp)
     if args.json:
-        json.dump(payload, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text(payload) + "\n")
         return 0
     table = comparison_table(result)
     print(
@@ -272,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
         f"sqrt(p(1-p)/{args.reps}), at most {50 / math.sqrt(args.reps):.0f} points)"
     )
     print(table.to_string(index=False))
-    naive = result.table[result.table["inference"] != "recommended"]
+    naive = result.table.drop(primary_rows(result.table).index)
     if len(naive):
         print("\nSize of the other pairs (rejection rate with no effect; 5% is nominal):")
         print(naive[["pilots", "metric", "method", "inference", "size"]].to_string(index=False))

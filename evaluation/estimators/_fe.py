@@ -46,6 +46,11 @@ def group_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarr
     One ``numpy.bincount`` per column: O(rows x m), much faster than ``numpy.add.at``.
     """
     x = np.asarray(values, dtype=float)
+    codes = np.asarray(codes)
+    if len(codes) and bool(np.all(codes[1:] >= codes[:-1])):
+        present = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        if len(present) == n_groups:  # rows grouped by code, every group present
+            return np.add.reduceat(x, present, axis=0)
     out = np.empty((n_groups, x.shape[1]))
     for j in range(x.shape[1]):
         out[:, j] = np.bincount(codes, weights=x[:, j], minlength=n_groups)

@@ -105,6 +105,9 @@ def _cluster_sums(values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     _, codes = np.unique(clusters, return_inverse=True)
     values = np.asarray(values, dtype=float)
     g = int(codes.max()) + 1
+    if len(codes) and bool(np.all(codes[1:] >= codes[:-1])):  # rows grouped by cluster
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        return np.add.reduceat(values, starts, axis=0)
     out = np.empty((g, values.shape[1]))
     for j in range(values.shape[1]):
         out[:, j] = np.bincount(codes, weights=values[:, j], minlength=g)

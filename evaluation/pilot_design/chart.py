@@ -10,7 +10,17 @@ import pandas as pd
 
 from evaluation.pilot_design.compare import DesignComparison
 
-__all__ = ["comparison_figure", "comparison_table", "write_html"]
+__all__ = ["comparison_figure", "comparison_table", "primary_rows", "write_html"]
+
+
+def primary_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the recommended inference (or of the first pair when it was not simulated)."""
+    if table.empty:
+        return table
+    first = (
+        "recommended" if (table["inference"] == "recommended").any() else table["inference"].iloc[0]
+    )
+    return table[table["inference"] == first]
 
 
 def comparison_table(result: DesignComparison, *, recommended_only: bool = True) -> pd.DataFrame:
@@ -19,9 +29,7 @@ def comparison_table(result: DesignComparison, *, recommended_only: bool = True)
     Columns: pilots, waves, follow-up, selection, metric, inference, MDE (per force-year and
     relative), analytic MDE, break-even, power at break-even, size, cost.
     """
-    t = result.table
-    if recommended_only:
-        t = t[t["inference"] == "recommended"]
+    t = primary_rows(result.table) if recommended_only else result.table
     out = pd.DataFrame(
         {
             "pilots": t["pilots"],
@@ -46,23 +54,27 @@ def comparison_table(result: DesignComparison, *, recommended_only: bool = True)
 def comparison_figure(result: DesignComparison) -> Any:
     """Return a plotly figure: power at the break-even effect and MDE against pilots.
 
-    One panel per metric; one line per selection, follow-up and waves combination (the
-    recommended inference), with the 80% power line. The hover shows the MDE, size and cost.
+    One column per metric; top row the power at the break-even effect (dashed: 80%), bottom row
+    the MDE per pilot force-year (dashed: the break-even effect). One line per selection,
+    follow-up and waves combination (the recommended inference); the hover shows the MDE, size
+    and cost.
     """
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
-    t = result.table[result.table["inference"] == "recommended"]
+    t = primary_rows(result.table)
     metrics = list(dict.fromkeys(t["metric"]))
     fig = make_subplots(
-        rows=1,
+        rows=2,
         cols=max(len(metrics), 1),
         subplot_titles=[m.replace("_", " ") for m in metrics],
-        shared_yaxes=True,
+        vertical_spacing=0.12,
     )
     groups = t.groupby(["selection", "follow_up_months", "waves"], sort=False)
+    palette = qualitative.Plotly
     for i, metric in enumerate(metrics, start=1):
-        for keys, part in groups:
+        for g, (keys, part) in enumerate(groups):
             selection, follow, waves = (str(k) for k in keys)
             part = part[part["metric"] == metric].sort_values("pilots")
             if part.empty:
@@ -82,32 +94,37 @@ def comparison_figure(result: DesignComparison) -> Any:
                     strict=True,
                 )
             ]
-            fig.add_trace(
-                go.Scatter(
-                    x=part["pilots"],
-                    y=part["power_at_break_even"],
-                    mode="lines+markers",
-                    name=name,
-                    legendgroup=name,
-                    showlegend=i == 1,
-                    hovertext=hover,
-                    hoverinfo="text",
-                ),
-                row=1,
-                col=i,
-            )
+            for row, column in ((1, "power_at_break_even"), (2, "mde")):
+                fig.add_trace(
+                    go.Scatter(
+                        x=part["pilots"],
+                        y=part[column],
+                        mode="lines+markers",
+                        name=name,
+                        legendgroup=name,
+                        line={"color": palette[g % len(palette)]},
+                        marker={"color": palette[g % len(palette)]},
+                        showlegend=i == 1 and row == 1,
+                        hovertext=hover,
+                        hoverinfo="text",
+                    ),
+                    row=row,
+                    col=i,
+                )
         fig.add_hline(y=0.8, line_dash="dash", line_color="grey", row=1, col=i)
-        fig.update_xaxes(title_text="pilot forces", row=1, col=i)
-    fig.update_yaxes(title_text="power at the break-even effect", range=[0, 1.05], row=1, col=1)
+        be = t.loc[t["metric"] == metric, "break_even_effect"].dropna()
+        if len(be):
+            fig.add_hline(y=float(be.iloc[0]), line_dash="dash", line_color="grey", row=2, col=i)
+        fig.update_yaxes(range=[0, 1.05], row=1, col=i)
+        fig.update_xaxes(title_text="pilot forces", row=2, col=i)
+    fig.update_yaxes(title_text="power at break-even", row=1, col=1)
+    fig.update_yaxes(title_text="MDE per force-year", row=2, col=1)
     fig.update_layout(
-        title=(
-            f"Power to detect the break-even effect ({result.reps} placebo pilots per design; "
-            "dashed: 80%)"
-        ),
+        title=f"Power at the break-even effect and MDE ({result.reps} placebo pilots a design)",
         template="plotly_white",
-        height=420,
+        height=640,
         width=max(520, 430 * len(metrics)),
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.12},
     )
     return fig
 
@@ -116,5 +133,5 @@ def write_html(fig: Any, path: str | Path) -> Path:
     """Write the figure as a self-contained HTML file (plotly.js inlined: works offline)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(out, include_plotlyjs=True, full_html=True)
+    fig.write_html(out, include_plotlyjs=True, full_html=True, config={"displayModeBar": False})
     return out

@@ -22,7 +22,7 @@ import pandas as pd
 from evaluation.errors import ConfigError
 from evaluation.pilot_design.analytic import analytic_mde
 from evaluation.pilot_design.breakeven import per_force_year_factor
-from evaluation.pilot_design.designs import Design, History, check_fits, wave_sizes
+from evaluation.pilot_design.designs import Design, History, check_fits
 from evaluation.pilot_design.power import PowerCurve, summarise_pair
 from evaluation.pilot_design.runner import DaskSettings, dask_client, run_tasks
 from evaluation.pilot_design.simulate import (
@@ -193,7 +193,7 @@ def compare_designs(
             h = histories[metric]
             mi = info.get(metric, MetricInfo())
             paths = planted_paths(design, shape, ramp_months)
-            sizes = wave_sizes(design.pilots, design.waves)
+            sizes = design.wave_sizes()
             factor_year = per_force_year_factor(
                 h.y, paths, sizes, design.go_live_offsets(), flow=mi.flow
             )

@@ -53,6 +53,9 @@ class Design:
     selection
         ``"free"`` (any force equally likely) or ``"stratified"`` (pilots spread over force-size
         thirds in proportion to their numbers of forces).
+    sizes
+        Pilots per wave (``None``: as even as possible, earlier waves larger); must sum to
+        ``pilots``.
 
     Examples
     --------
@@ -67,6 +70,7 @@ class Design:
     pre_months: int = 24
     follow_up_months: int = 24
     selection: Selection = "free"
+    sizes: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         check_option("selection", self.selection, SELECTIONS)
@@ -76,6 +80,13 @@ class Design:
                 raise ConfigError(f"design {name} must be a whole number >= 1; got {value!r}")
         if self.pilots < self.waves:
             raise ConfigError(f"design with {self.pilots} pilot(s) cannot fill {self.waves} waves")
+        if self.sizes is not None and (
+            len(self.sizes) != self.waves or sum(self.sizes) != self.pilots or min(self.sizes) < 1
+        ):
+            raise ConfigError(
+                f"wave sizes {self.sizes} must be {self.waves} whole numbers >= 1 summing to "
+                f"{self.pilots}"
+            )
         if (self.waves - 1) * self.wave_gap_months >= self.follow_up_months:
             raise ConfigError(
                 f"the last of {self.waves} waves ({self.wave_gap_months} months apart) goes live "
@@ -86,6 +97,10 @@ class Design:
     def window_months(self) -> int:
         """Months of data the design needs."""
         return self.pre_months + self.follow_up_months
+
+    def wave_sizes(self) -> tuple[int, ...]:
+        """Return the pilots of each wave."""
+        return self.sizes if self.sizes is not None else wave_sizes(self.pilots, self.waves)
 
     def go_live_offsets(self) -> tuple[int, ...]:
         """Return each wave's go-live as a 0-based month index in the window."""

@@ -91,16 +91,11 @@ def _assign(spec: PowerSpec, rng: np.random.Generator) -> tuple[int, np.ndarray,
     strata = size_strata(h.fte) if d.selection == "stratified" else None
     pilots = draw_pilots(len(h.forces), d.pilots, rng, selection=d.selection, strata=strata)
     order = rng.permutation(pilots)  # which pilot goes live in which wave
-    sizes = np.cumsum((0, *_sizes(d)))
+    sizes = np.cumsum((0, *d.wave_sizes()))
     wave = np.full(len(h.forces), -1, dtype=np.int64)
     for w in range(d.waves):
         wave[order[sizes[w] : sizes[w + 1]]] = w
     return start, pilots, wave
-
-
-def _sizes(d: Design) -> tuple[int, ...]:
-    base, extra = divmod(d.pilots, d.waves)
-    return tuple(base + (1 if w < extra else 0) for w in range(d.waves))
 
 
 def replicate(spec: PowerSpec, rng: np.random.Generator) -> list[dict[str, Any]]:

@@ -139,7 +139,10 @@ def fake_golive(
 
 
 def leave_one_pilot_out(panel: Panel, outcome: str, fit: Fit, **options: Any) -> PlaceboResult:
-    """Refit with each treated unit dropped in turn.
+    """Refit with each effectively treated unit dropped in turn.
+
+    Units whose cohort falls after the panel (never treated in the data) or that have no
+    pre-treatment period are not pilots here (:func:`evaluation.design.effectively_treated`).
 
     Returns
     -------
@@ -148,13 +151,18 @@ def leave_one_pilot_out(panel: Panel, outcome: str, fit: Fit, **options: Any) ->
         change`` (change from the full-sample estimate); ``max_change`` the largest absolute
         change; ``actual`` the full-sample estimate.
     """
-    if panel.n_treated_units < 2:
-        raise EstimationError("leave-one-pilot-out needs at least two pilot (treated) units")
+    from evaluation.design import effectively_treated
+
+    pilots = effectively_treated(panel)
+    if pilots.sum() < 2:
+        raise EstimationError(
+            "leave-one-pilot-out needs at least two pilot (effectively treated) units"
+        )
     full = fit(panel, outcome, **options)
     base = float(full.overall.estimate)
     g = panel.unit_cohorts
     rows = []
-    for u in panel.units[np.isfinite(g.to_numpy())]:
+    for u in panel.units[pilots]:
         keep = [v for v in panel.units if v != u]
         res = fit(panel.subset_units(keep), outcome, **options)
         r = _row(res)
