@@ -139,7 +139,7 @@ def test_formula_injection_is_neutralised() -> None:
     assert lines[2].startswith("'+1+cmd") and lines[3].startswith("'@SUM")
     assert lines[4] == "Kent,4.0" and lines[5] == "'-2+3+cmd|x,5.0"
     assert lines[1].endswith(",-1.5")  # numbers untouched
-    assert neutralise_formulas("-3") == "-3" and neutralise_formulas(-3) == -3
+    assert neutralise_formulas("=1") == "'=1" and neutralise_formulas(-3) == -3
 
 
 def test_scenario_effects_move_by_z_standard_errors_towards_less_or_more_benefit() -> None:
