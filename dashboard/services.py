@@ -665,7 +665,7 @@ def annual_report(
     from reporting.render import chart_svgs, render_html
 
     folder = report_folder(store, token, settings, year)
-    if (folder / "report.html").exists() and (folder / "workbook.xlsx").exists():
+    if (folder / "report.html").exists():
         return folder
     note = progress or (lambda i, n, s: None)
     frames = load_frames(store, token)
@@ -702,7 +702,12 @@ def annual_report(
     html = render_html(report, svgs=chart_svgs(report.charts()))
     (staging / "report.html").write_text(html, encoding="utf-8")
     note(len(todo) + 1, steps, "writing the workbook")
-    write_workbook(report, staging / "workbook.xlsx")
+    try:
+        write_workbook(report, staging / "workbook.xlsx")
+    except Exception as exc:  # a library fault must not hide the report itself
+        (staging / "workbook-error.txt").write_text(
+            f"{type(exc).__name__}: {exc}", encoding="utf-8"
+        )
     folder.parent.mkdir(parents=True, exist_ok=True)
     if folder.exists():  # another worker finished first
         shutil.rmtree(staging, ignore_errors=True)

@@ -57,7 +57,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
     )
 
 
-def _links(year: str) -> Any:
+def _links(year: str, folder: Any) -> Any:
     labels = {
         "report.html": "Download the report (HTML)",
         "report.pdf": "Download the report (PDF)",
@@ -69,6 +69,16 @@ def _links(year: str) -> Any:
                 html.A(labels[n], href=f"/reports/{year}/{n}?download=1", className="govuk-link")
             )
             for n in REPORT_FILES
+            if n != "workbook.xlsx" or (folder / n).exists()
+        ]
+        + [
+            html.Li(
+                "The workbook could not be written: "
+                + (folder / "workbook-error.txt").read_text(encoding="utf-8"),
+                className="govuk-error-message",
+            )
+            for _ in [1]
+            if (folder / "workbook-error.txt").exists()
         ],
         className="govuk-list",
     )
@@ -93,6 +103,8 @@ def register(app: Any, ctx: Any) -> None:
                 mimetype="text/plain",
             )
         path = report_pdf(folder) if name == "report.pdf" else folder / name
+        if not path.exists():
+            flask.abort(404)
         download = flask.request.args.get("download") == "1"
         return flask.send_file(
             path,
@@ -127,14 +139,14 @@ def register(app: Any, ctx: Any) -> None:
             set_progress((str(i), str(n), f"Step {min(i + 1, n)} of {n}: {text}"))
 
         try:
-            annual_report(store, token, settings, year, progress=progress)
+            folder = annual_report(store, token, settings, year, progress=progress)
         except (PathfinderError, ValueError) as exc:
             set_progress(("0", "1", "Stopped."))
             return c.error_summary("The report could not be made", [str(exc)])
         set_progress(("1", "1", "Done."))
         return html.Div(
             [
-                _links(year),
+                _links(year, folder),
                 html.Iframe(
                     src=f"/reports/{year}/report.html",
                     title=f"Annual cost-benefit report {year}",
