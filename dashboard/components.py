@@ -293,8 +293,9 @@ def number_field(
     hint: str | None = None,
     width: int = 10,
 ) -> html.Div:
-    """Return a labelled native number ``<input>`` (updates when the user leaves it or presses
-    Enter).
+    """Return a labelled native number ``<input>``.
+
+    The value is sent when the user leaves the field or presses Enter.
     """
     children: list[Any] = [html.Label(label, htmlFor=id, className="govuk-label")]
     if hint:

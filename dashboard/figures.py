@@ -1,5 +1,7 @@
-"""The two dashboard charts that :mod:`evaluation.plots` does not draw (pilots by wave, effects
-across estimators), in the same template and palette; every other chart comes from the library.
+"""The two dashboard charts that :mod:`evaluation.plots` does not draw.
+
+Pilots by wave and the effect across estimators, in the library's template and palette; every
+other chart comes from :mod:`evaluation.plots`.
 """
 
 from __future__ import annotations

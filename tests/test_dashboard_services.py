@@ -106,7 +106,7 @@ def test_xlsx_zip_bomb_is_refused_before_parsing(store: UserStore) -> None:
         check_xlsx_archive(bomb, max_uncompressed=10**9, name="bomb.xlsx")
     with pytest.raises(UploadRejected, match="not an Excel workbook"):
         check_xlsx_archive(_zip({"a.txt": b"hi"}), max_uncompressed=10**6)
-    with pytest.raises(UploadRejected, match="not a valid .xlsx"):
+    with pytest.raises(UploadRejected, match=r"not a valid \.xlsx"):
         check_xlsx_archive(b"PK not really", max_uncompressed=10**6)
     default = bundled_dataset(store)
     out = check_upload(store, "amy", "ledger", "bomb.xlsx", _b64(bomb), default, max_bytes=200_000)
@@ -139,7 +139,7 @@ def test_formula_injection_is_neutralised() -> None:
     assert lines[2].startswith("'+1+cmd") and lines[3].startswith("'@SUM")
     assert lines[4] == "Kent,4.0" and lines[5] == "'-2+3+cmd|x,5.0"
     assert lines[1].endswith(",-1.5")  # numbers untouched
-    assert neutralise_formulas("-3") == "-3" and neutralise_formulas(-3) == -3
+    assert neutralise_formulas("=1") == "'=1" and neutralise_formulas(-3) == -3
 
 
 def test_scenario_effects_move_by_z_standard_errors_towards_less_or_more_benefit() -> None:

@@ -191,7 +191,8 @@ def render_view(v: Any) -> Any:
         )
         out.append(
             html.P(
-                f"Pre-trend test: statistic {pt['statistic']:.2f} on {pt['df']:.0f} degrees of freedom, p = {c.fmt_p(pt['p_value'])}: {verdict}.",
+                f"Pre-trend test: statistic {pt['statistic']:.2f} on {pt['df']:.0f} degrees "
+                f"of freedom, p = {c.fmt_p(pt['p_value'])}: {verdict}.",
                 className="govuk-body",
             )
         )
@@ -201,7 +202,10 @@ def render_view(v: Any) -> Any:
             c.chart(
                 figures.estimators_forest(est, v.metric),
                 id="effects-estimators",
-                summary="The same effect estimated by each estimator, with 95% intervals: agreement is reassuring.",
+                summary=(
+                    "The same effect estimated by each estimator, with 95% intervals: "
+                    "agreement is reassuring."
+                ),
                 table=c.data_table(
                     est, "Effects table across estimators", formats={"p_value": c.fmt_p}
                 ),
@@ -212,7 +216,8 @@ def render_view(v: Any) -> Any:
         out.append(
             c.data_table(
                 v.bounds,
-                "Relative-magnitude bounds (Rambachan and Roth): the effect's interval if post-period trend differences were up to Mbar times the largest pre-period one",
+                "Relative-magnitude bounds (Rambachan and Roth): the effect's interval if "
+                "post-period trend differences were up to Mbar times the largest pre-period one",
             )
         )
     return html.Div(out)

@@ -71,13 +71,15 @@ def coverage(frames: Any) -> list[tuple[str, str]]:
     return [
         (
             "Force panel",
-            f"{p['force'].nunique()} forces, {len(periods)} periods ({periods[0]} to {periods[-1]}), {len(metrics)} metrics",
+            f"{p['force'].nunique()} forces, {len(periods)} periods ({periods[0]} to "
+            f"{periods[-1]}), {len(metrics)} metrics",
         ),
         ("Missing values", f"{missing:,} of {cells:,} force-period-metric cells"),
         ("Pilot register", f"{len(r)} pilot forces in {r['wave'].nunique()} waves"),
         (
             "Cost ledger",
-            f"{len(led)} lines, {led['financial_year'].min()} to {led['financial_year'].max()}, {c.fmt_gbp(led['amount_gbp'].sum())} in cash terms",
+            f"{len(led)} lines, {led['financial_year'].min()} to "
+            f"{led['financial_year'].max()}, {c.fmt_gbp(led['amount_gbp'].sum())} in cash terms",
         ),
     ]
 
@@ -104,7 +106,8 @@ def render(result: Any, frames: Any) -> Any:
         head.append(
             (
                 "National rollout",
-                f"{verdict}: NPSV {c.fmt_gbp(roll.summary.npsv)}, BCR {roll.summary.bcr:.2f} ({roll.summary.vfm_category})",
+                f"{verdict}: NPSV {c.fmt_gbp(roll.summary.npsv)}, "
+                f"BCR {roll.summary.bcr:.2f} ({roll.summary.vfm_category})",
             )
         )
     w = waves(frames.register)
@@ -117,7 +120,10 @@ def render(result: Any, frames: Any) -> Any:
         c.chart(
             figures.pilot_waves(w, n_comp),
             id="overview-waves",
-            summary=f"{len(frames.register)} pilot forces went live in {len(w)} waves; {n_comp} forces without a team are the comparison.",
+            summary=(
+                f"{len(frames.register)} pilot forces went live in {len(w)} waves; "
+                f"{n_comp} forces without a team are the comparison."
+            ),
             table=c.data_table(w, "Pilot forces by wave", numeric=["forces"]),
         ),
         c.heading("Estimated effects of the pilots", 2, "l"),

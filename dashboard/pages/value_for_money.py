@@ -405,7 +405,7 @@ def register(app: Any, ctx: Any) -> None:
     )
     def _uncertainty(set_progress: Any, *values: Any) -> Any:
         *controls, token = values
-        parsed, errors = parse_inputs(tuple(controls))
+        parsed, _ = parse_inputs(tuple(controls))
         if parsed is None or not token:
             return None
         set_progress(("0", "1"))
