@@ -547,26 +547,59 @@ def _streaming_pass(
     (:func:`_panel`): the memory it takes grows with the number of distinct (force, period,
     days) triples, not with the number of rows, and DuckDB spills it to disk beyond its memory
     limit. Rows breaking any rule have no received period (``pr`` NULL), which counts them.
+
+    The histogram groups are keyed by a 64-bit hash of the force text (``fk``), much cheaper
+    to group by than text; the text itself keys the receipts, so every text's hash is known
+    and checked: should two texts share a hash, the pass is run again keyed by the text.
     """
+    stats = _grouping_pass(con, view, rules, freq, progress, _FORCE_KEY)
+    if stats is None:  # two force texts with one hash: key by the text itself
+        stats = _grouping_pass(con, view, rules, freq, progress, "force_text")
+        assert stats is not None
+    return stats
+
+
+#: SQL of the histogram groups' force key (a hash of the force text as written).
+_FORCE_KEY = "hash(force_text)"
+
+
+def _grouping_pass(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    rules: Sequence[_Rule],
+    freq: Frequency,
+    progress: Progress | None,
+    key: str,
+) -> dict[str, Any] | None:
+    """Run the grouping of :func:`_streaming_pass` with force key ``key``; None on collision."""
     bad = " OR ".join(f"({r.condition})" for r in rules)
     pr, pc = _period_sql("received", freq), _period_sql("completed", freq)
     sql = f"""
     CREATE OR REPLACE TEMP TABLE agg AS
-    SELECT grouping(pr) AS g, force_text, pr, pc, days,
+    SELECT grouping(pr) AS g, force_text, fk, pr, pc, days,
            count(*) AS n,
            count(*) FILTER (WHERE outsourced) AS n_out,
            sum(cost) FILTER (WHERE outsourced) AS spend
     FROM (
-        SELECT force_text,
+        SELECT force_text, {key} AS fk,
                CASE WHEN {bad} THEN NULL ELSE {pr} END AS pr,  -- NULL: a row breaking a rule
                {pc} AS pc,
                CAST(completed - received AS INTEGER) AS days,
                outsourced AND completed IS NOT NULL AS outsourced, cost
         FROM ({view})
     )
-    GROUP BY GROUPING SETS ((force_text, pr), (force_text, pc, days))
+    GROUP BY GROUPING SETS ((force_text, pr), (fk, pc, days))
     """
     _execute(con, sql, progress)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE force_keys AS "
+        f"SELECT DISTINCT force_text AS text, {key} AS fk FROM agg WHERE g = 0"
+    )
+    distinct = con.execute(
+        "SELECT count(DISTINCT text), count(DISTINCT fk) FROM force_keys"
+    ).fetchone()
+    if distinct is None or distinct[0] != distinct[1]:
+        return None
     totals = con.execute(
         "SELECT coalesce(sum(n) FILTER (WHERE g = 0), 0), "
         "coalesce(sum(n) FILTER (WHERE g = 1 AND pc IS NOT NULL), 0), "
@@ -673,7 +706,7 @@ def _panel(
     hist AS (
         SELECT m.canonical AS force, a.pc AS p, a.days, sum(a.n) AS n,
                sum(a.n_out) AS n_out, sum(a.spend) AS spend
-        FROM agg a JOIN force_map m ON a.force_text = m.text
+        FROM agg a JOIN force_keys k ON a.fk = k.fk JOIN force_map m ON k.text = m.text
         WHERE a.g = 1 AND a.pc IS NOT NULL GROUP BY ALL
     ),
     cum AS (
