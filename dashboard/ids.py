@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "DATASET",
+    "DESIGN",
     "EFFECTS",
     "LOCATION",
     "MAIN",
@@ -74,6 +75,20 @@ class EFFECTS:
     STATUS = "effects-status"
     RESULT = "effects-result"
     TRENDS = "effects-trends"
+
+
+class DESIGN:
+    """Pilot design page."""
+
+    PILOTS = "design-pilots"
+    SELECTION = "design-selection"
+    REPS = "design-reps"
+    SEED = "design-seed"
+    RUN = "design-run"
+    CANCEL = "design-cancel"
+    PROGRESS = "design-progress"
+    STATUS = "design-status"
+    RESULT = "design-result"
 
 
 class VFM:

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashboard.pages import data, effects, method, overview, reports, value_for_money
+from dashboard.pages import data, effects, method, overview, pilot_design, reports, value_for_money
 
 __all__ = ["PAGES", "find"]
 
-PAGES: tuple[ModuleType, ...] = (overview, reports, effects, value_for_money, data, method)
+PAGES: tuple[ModuleType, ...] = (
+    overview,
+    reports,
+    effects,
+    value_for_money,
+    pilot_design,
+    data,
+    method,
+)
 
 
 def find(pathname: str) -> ModuleType | None:
