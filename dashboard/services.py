@@ -497,7 +497,7 @@ def effects_view(
 # ----------------------------------------------------------------------------------------------
 
 #: choices of the pilot-design page: value -> the selections compared
-DESIGN_SELECTIONS: dict[str, tuple[str, ...]] = {
+DESIGN_SELECTIONS: dict[str, tuple[Literal["free", "stratified"], ...]] = {
     "free": ("free",),
     "stratified": ("stratified",),
     "both": ("free", "stratified"),
@@ -584,7 +584,7 @@ def pilot_design(
     with _cache(store) as cache:
         hit = cache.get(key)
     if hit is not None:
-        return hit  # type: ignore[no-any-return]
+        return hit
     frames = load_frames(store, token)
     params = load_params()
     names = list(dict.fromkeys(b.metric for b in params.enabled_benefits if not b.wider))

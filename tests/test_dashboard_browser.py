@@ -126,6 +126,7 @@ PAGES = [
     ("overview", "/", "#overview-waves", 3),
     ("effects", "/effects", "#effects-event-study", 3),
     ("value-for-money", "/value-for-money", "#vfm-monte-carlo", 4),
+    ("pilot-design", "/pilot-design", "#design-run", 0),
     ("data", "/data", "#upload-current", 0),
     ("method", "/method", "h1", 0),
 ]

@@ -27,7 +27,6 @@ def _text_field(id: str, label: str, value: str, hint: str) -> html.Div:
                 type="text",
                 value=value,
                 className="govuk-input govuk-input--width-10",
-                **{"aria-describedby": f"{id}-hint"},
             ),
         ],
         className="govuk-form-group",
