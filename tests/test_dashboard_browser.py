@@ -163,6 +163,26 @@ def test_page_loads_passes_axe_and_is_captured(
     session.check_clean()
 
 
+def test_pilot_design_runs_in_the_background_and_reports_bad_input(session: Session) -> None:
+    page = session.page
+    page.goto(session.base + "/pilot-design")
+    page.fill("#design-pilots", "10")
+    page.fill("#design-reps", "2")  # the smallest study: a few seconds
+    page.press("#design-reps", "Tab")
+    page.click("#design-run")
+    page.wait_for_selector("#design-chart .main-svg", timeout=SLOW)
+    assert page.locator("#design-status").text_content() == "Done."
+    summary = str(page.locator("#design-result .govuk-inset-text").text_content())
+    assert "10 pilot forces" in summary or "no design reaches 80% power" in summary
+    assert page.locator("#design-result table").first.locator("tbody tr").count() == 2
+    assert _axe(page) == []
+    page.fill("#design-pilots", "3,x")
+    page.click("#design-run")
+    page.wait_for_selector("#design-result .govuk-error-summary", timeout=SLOW)
+    assert "whole numbers separated by commas" in str(page.locator("#design-result").text_content())
+    session.check_clean()
+
+
 def _npsv(page: Any) -> str:
     row = page.locator("#vfm-headline .govuk-summary-list__row").first
     return str(row.locator("dd").text_content())

@@ -33,6 +33,10 @@ def _text_field(id: str, label: str, value: str, hint: str) -> html.Div:
     )
 
 
+def _whole(x: Any) -> str:
+    return c.fmt_num(x, 0)
+
+
 def layout(ctx: Any, dataset: Any) -> Any:
     """Return the Pilot design page."""
     return html.Div(
@@ -113,6 +117,7 @@ def render_view(v: DesignView) -> Any:
     from evaluation.pilot_design.chart import comparison_figure
 
     first, last, forces = v.history
+    whole = {k: _whole for k in ("pilots", "waves", "follow-up (months)")}
     return html.Div(
         [
             c.heading("Designs compared", 2, "l"),
@@ -124,14 +129,18 @@ def render_view(v: DesignView) -> Any:
                 className="govuk-body",
             ),
             c.scroll_region(
-                c.data_table(v.table, "MDE, power and size per design and metric"),
+                c.data_table(v.table, "MDE, power and size per design and metric", formats=whole),
                 "Design comparison table",
             ),
             c.chart(
                 comparison_figure(v.result),
                 id="design-chart",
-                summary=v.summary,
-                table=c.data_table(v.table, "Numbers behind the design chart"),
+                summary=(
+                    "Power at the break-even effect (top) and MDE per force-year (bottom) "
+                    "against the number of pilot forces; dashed: 80% power and the break-even "
+                    "effect."
+                ),
+                table=c.data_table(v.table, "Numbers behind the design chart", formats=whole),
             ),
         ]
     )
