@@ -63,13 +63,17 @@ def _matches(cell: str, value: Any) -> bool:
     return cell == str(value)
 
 
-def _table_at(lines: list[str], start: int) -> tuple[list[str], int, list[tuple[int, int]]]:
-    """The header, first row index and column spans of the first dashed table after ``start``."""
+def _table_at(
+    lines: list[str], start: int, first_column: str | None = None
+) -> tuple[list[str], int, list[tuple[int, int]]]:
+    """The header, first row index and column spans of the first dashed table after ``start``
+    (whose first column is ``first_column``, when given)."""
     for i in range(start, len(lines)):
         if re.fullmatch(r"\s*-+(\s+-+)*\s*", lines[i]) and lines[i].strip():
             spans = [m.span() for m in re.finditer(r"-+", lines[i])]
             header = [lines[i - 1][a:b].strip() for a, b in spans]
-            return header, i + 1, spans
+            if first_column is None or header[0] == first_column:
+                return header, i + 1, spans
     raise AssertionError(f"no table after line {start}")
 
 
@@ -80,9 +84,15 @@ def _line_index(lines: list[str], prefix: str, start: int = 0) -> int:
     raise AssertionError(f"no line starting {prefix!r} in the report")
 
 
-def _assert_table(lines: list[str], title: str, frame: pd.DataFrame, start: int = 0) -> int:
+def _assert_table(
+    lines: list[str],
+    title: str,
+    frame: pd.DataFrame,
+    start: int = 0,
+    first_column: str | None = None,
+) -> int:
     """Compare the dashed table after the line ``title`` with ``frame``, row by row."""
-    header, first, spans = _table_at(lines, _line_index(lines, title, start))
+    header, first, spans = _table_at(lines, _line_index(lines, title, start), first_column)
     assert len(header) >= 4 and set(header) <= set(frame.columns), header
     records = frame.to_dict("records")
     for k, rec in enumerate(records):
@@ -212,14 +222,15 @@ def _assert_appraisal_report(text: str, a: Appraisal) -> None:
     assert f"{mc.draws:,} draws" in lines[i]
     m = re.search(r"P\(NPSV > 0\) = (\S+)$", lines[i + 1])
     assert m and _matches(m[1], mc.analytic_prob_positive)
-    paid = re.findall(r"(\d{4}-\d{2}) (\S+?)(?:,|$)", lines[i + 2].split(":", 1)[1])
+    k = _line_index(lines, "  P(paid back by the end of year)", start=i)
+    paid = re.findall(r"(\d{4}-\d{2}) (\S+?)(?:,|$)", lines[k].split(":", 1)[1])
     assert [y for y, _ in paid] == list(mc.by_year["financial_year"])
     for (_, shown), value in zip(paid, mc.by_year["prob_paid_back"], strict=True):
         assert _matches(shown, value)
     r = _line_index(lines, "National rollout")
     assert f"{a.rollout.n_forces} forces" in lines[r]
     _assert_headline(lines, r, a.rollout.summary)
-    _assert_table(lines, "National rollout", a.rollout.by_year, start=r)
+    _assert_table(lines, "National rollout", a.rollout.by_year, r, first_column="financial_year")
     rmc = a.rollout.uncertainty.monte_carlo
     assert rmc is not None
     m = re.search(
