@@ -28,6 +28,7 @@ run: setup run-main run-reports
 	@echo "Main job:       reports/latest/ (effects.csv, estimates.json, appraisal.json, manifest.json)"
 	@echo "Annual reports: reports/<year>/report.html, report.pdf, workbook.xlsx for each year:"
 	@ls -d reports/[0-9][0-9][0-9][0-9]-[0-9][0-9] | sed 's/^/  /'
+	$(VENV)/bin/pathfinder dashboard --host 127.0.0.1 --port 8050
 
 run-main: setup
 	$(VENV)/bin/pathfinder run

@@ -59,6 +59,9 @@ def generate(n: int, parquet: Path | str, csv: Path | str | None) -> None:
     days_span = (pd.Timestamp("2026-03-31") - pd.Timestamp("2018-04-01")).days + 1
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    # bounded, so that generating 100 million rows does not take the machine's memory
+    con.execute("SET memory_limit = '2GB'")
+    con.execute(f"SET temp_directory = '{WORK / 'duckdb_tmp'}'")
     con.register("forces", forces)
     con.execute(
         f"""

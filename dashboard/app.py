@@ -119,6 +119,7 @@ def create_app(config: DashboardConfig) -> Any:
         suppress_callback_exceptions=True,
         background_callback_manager=manager,
         compress=False,
+        eager_loading=True,
     )
     app.index_string = _INDEX
     server = app.server

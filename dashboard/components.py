@@ -208,28 +208,36 @@ def chart(
     table: html.Table,
     download: Any = None,
 ) -> html.Figure:
-    """Return a chart with its one-line summary and its numbers (a table, and a download)."""
+    """Return a chart with its one-line summary, its text alternative and its numbers.
+
+    The figure's description (``layout.meta["alt"]``, set by :mod:`evaluation.plots`) names the
+    chart for assistive technology; the numbers drawn are in the table below it.
+    """
+    from evaluation.plots import alt_text
+
+    figure.update_layout(width=None, autosize=True)
     details = html.Details(
         [
             html.Summary(
                 html.Span("Numbers behind this chart", className="govuk-details__summary-text"),
                 className="govuk-details__summary",
             ),
-            html.Div(
-                [table, download] if download is not None else table,
-                className="govuk-details__text pf-scroll",
-            ),
+            scroll_region([table, download] if download is not None else table, summary),
         ],
         className="govuk-details",
     )
     return html.Figure(
         [
             html.Figcaption(summary, className="govuk-body govuk-!-font-weight-bold"),
-            dcc.Graph(
-                id=id,
-                figure=figure,
-                config={"displayModeBar": False, "responsive": True},
-                className="pf-graph",
+            html.Div(
+                dcc.Graph(
+                    id=id,
+                    figure=figure,
+                    config={"displayModeBar": False, "responsive": True},
+                    className="pf-graph",
+                ),
+                role="img",
+                **{"aria-label": alt_text(figure)},
             ),
             details,
         ],
@@ -285,8 +293,9 @@ def number_field(
     hint: str | None = None,
     width: int = 10,
 ) -> html.Div:
-    """Return a labelled native number ``<input>`` (updates when the user leaves it or presses
-    Enter).
+    """Return a labelled native number ``<input>``.
+
+    The value is sent when the user leaves the field or presses Enter.
     """
     children: list[Any] = [html.Label(label, htmlFor=id, className="govuk-label")]
     if hint:

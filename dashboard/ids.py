@@ -10,6 +10,7 @@ __all__ = [
     "NAV",
     "OVERVIEW",
     "PAGE",
+    "REPORTS",
     "TITLE_SINK",
     "UPLOAD",
     "VFM",
@@ -35,6 +36,16 @@ class OVERVIEW:
     RESULT = "overview-result"
     DOWNLOAD = "overview-download"
     DOWNLOAD_BUTTON = "overview-download-button"
+
+
+class REPORTS:
+    """Annual reports page."""
+
+    YEAR = "reports-year"
+    PROGRESS = "reports-progress"
+    STATUS = "reports-status"
+    CANCEL = "reports-cancel"
+    RESULT = "reports-result"
 
 
 class UPLOAD:

@@ -7,7 +7,8 @@
   upload size limit enforced by the server (``MAX_CONTENT_LENGTH``: 413 above it).
 * :func:`check_xlsx_archive` refuses an .xlsx that is not a workbook or would expand too much
   (zip bomb) before anything parses it.
-* :func:`neutralise_formulas` makes text safe to open in a spreadsheet (no formula injection).
+* :func:`safe_csv` writes downloads with text made inert in a spreadsheet (no formula
+  injection), by the library's one rule (:mod:`evaluation.safety`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from __future__ import annotations
 import io
 import math
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import flask
 import pandas as pd
 
 __all__ = [
-    "FORMULA_PREFIXES",
     "MAX_RATIO",
     "UploadRejected",
     "check_xlsx_archive",
@@ -32,8 +32,6 @@ __all__ = [
     "safe_csv",
 ]
 
-#: characters that make a spreadsheet cell a formula (OWASP CSV injection)
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: largest compression ratio of one member of an .xlsx archive
 MAX_RATIO = 100.0
 #: an .xlsx may expand to at most this many times the upload limit
@@ -167,14 +165,12 @@ def expansion_limit(max_upload_bytes: int) -> int:
 
 
 def neutralise_formulas(value: object) -> object:
-    """Return ``value`` made inert in a spreadsheet: text starting like a formula gets a ``'``.
-
-    Numbers are left alone (a negative number is not a formula).
+    """Return ``value`` made inert in a spreadsheet (the library's rule, one for every output).
 
     Examples
     --------
-    >>> neutralise_formulas("=HYPERLINK(1)"), neutralise_formulas(-5.0), neutralise_formulas("Kent")
-    ("'=HYPERLINK(1)", -5.0, 'Kent')
+    >>> neutralise_formulas("=HYPERLINK(1)"), neutralise_formulas("-5"), neutralise_formulas(2.0)
+    ("'=HYPERLINK(1)", "'-5", 2.0)
     """
     from evaluation.safety import neutralise_cell  # the one rule for every output
 
@@ -183,10 +179,7 @@ def neutralise_formulas(value: object) -> object:
 
 def safe_csv(frame: pd.DataFrame, *, float_format: str | None = None) -> str:
     """Return ``frame`` as CSV text with every text cell and header neutralised."""
-    fix: Callable[[object], object] = neutralise_formulas
-    out = frame.copy()
-    out.columns = [str(fix(str(c))) for c in out.columns]
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(fix)
-    return out.to_csv(index=False, float_format=float_format)
+    from evaluation.safety import neutralise_frame
+
+    text: str = neutralise_frame(frame).to_csv(index=False, float_format=float_format)
+    return text

@@ -1,4 +1,6 @@
-"""The dashboard's only door to the library: plain, typed functions over the ``evaluation`` API.
+"""The dashboard's only door to the library and the report renderer: plain, typed functions.
+
+Everything from :mod:`evaluation` and :mod:`reporting` is reached through here.
 
 Callbacks stay a few lines and call these; every number shown comes from :mod:`evaluation`
 (validation, estimation, appraisal). Results are cached on disk by their inputs (the data set
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copyreg
 import functools
 import math
 import tempfile
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,18 +26,20 @@ import numpy as np
 import pandas as pd
 
 from dashboard.security import UploadRejected, check_xlsx_archive, expansion_limit
-from dashboard.store import KINDS, DatasetRef, TableKind, UserStore, parse_token
+from dashboard.store import KINDS, DatasetRef, TableKind, UserStore, open_cache, parse_token
 
 __all__ = [
     "BOUNDS_WINDOW",
     "ESTIMATOR_LABELS",
     "INFERENCE_LABELS",
+    "REPORT_FILES",
     "SCENARIOS",
     "AnalysisSettings",
     "EffectsView",
     "Frames",
     "UploadOutcome",
     "VfmInputs",
+    "annual_report",
     "appraise_what_if",
     "assumptions",
     "bundled_dataset",
@@ -44,8 +49,10 @@ __all__ = [
     "load_frames",
     "metric_names",
     "pipeline_result",
+    "report_folder",
+    "report_pdf",
+    "report_years",
     "scenario_effects",
-    "trends",
     "vfm_defaults",
 ]
 
@@ -246,13 +253,11 @@ def _pickle_mappingproxy(m: types.MappingProxyType[Any, Any]) -> tuple[Any, tupl
     return _mappingproxy, (dict(m),)
 
 
-def _cache(store: UserStore):  # type: ignore[no-untyped-def]
-    import diskcache
-
+@contextlib.contextmanager
+def _cache(store: UserStore) -> Iterator[Any]:
     # results hold read-only mappings (DidResult.info); pickle them as their contents
     copyreg.pickle(types.MappingProxyType, _pickle_mappingproxy)
-
-    return diskcache.Cache(str(store.root / "results"), size_limit=2**30)
+    yield open_cache(store.root / "results")
 
 
 def cached_pipeline_result(store: UserStore, token: str, settings: AnalysisSettings) -> Any:
@@ -300,23 +305,6 @@ def pipeline_result(store: UserStore, token: str, settings: AnalysisSettings) ->
 # ----------------------------------------------------------------------------------------------
 
 
-def trends(frames: Frames, metric: str) -> pd.DataFrame:
-    """Return mean ``metric`` by period for pilot and comparison forces.
-
-    Columns ``period``, ``group`` (``"pilot forces"`` / ``"comparison forces"``), ``mean``,
-    ``forces`` (forces averaged).
-    """
-    pilots = set(frames.register["force"])
-    df = frames.panel[["force", "period", metric]].dropna()
-    df = df.assign(group=np.where(df["force"].isin(pilots), "pilot forces", "comparison forces"))
-    out = (
-        df.groupby(["period", "group"], sort=True)[metric]
-        .agg(mean="mean", forces="count")
-        .reset_index()
-    )
-    return out
-
-
 @dataclass(frozen=True)
 class EffectsView:
     """Everything the Effects page shows for one metric and set of options."""
@@ -326,7 +314,7 @@ class EffectsView:
     control: str
     inference: str
     overall: dict[str, float]
-    event_study: pd.DataFrame
+    event_result: Any
     estimators: pd.DataFrame
     pretrend: dict[str, float] | None
     bounds: pd.DataFrame
@@ -394,8 +382,10 @@ def effects_view(
     bounds: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> EffectsView:
-    """Estimate ``metric``'s effect with the chosen options, the other estimators, the event
-    study, the pre-trend test and (with ``bounds``) relative-magnitude sensitivity bounds.
+    """Estimate ``metric``'s effect with the chosen options and the views around it.
+
+    Also the other estimators, the event study, the pre-trend test and (with ``bounds``)
+    relative-magnitude sensitivity bounds.
 
     The bounds (Rambachan-Roth, conditional test) use the Callaway-Sant'Anna event study within
     :data:`BOUNDS_WINDOW` periods of go-live; they take minutes. Results are cached on disk.
@@ -422,7 +412,6 @@ def effects_view(
         es_res = _fit(frame, metric, "cs", control, inference, reps, seed, base_period="universal")
     else:
         es_res = _fit(frame, metric, "event_study", "never", None, reps, seed)
-    es = es_res.event_study if es_res.event_study is not None else pd.DataFrame()
     pretrend = None
     info = dict(es_res.info)
     if "pretrend_p" in info:
@@ -484,7 +473,7 @@ def effects_view(
             "ci_high": o.ci_high,
             "p_value": o.p_value,
         },
-        event_study=es,
+        event_result=es_res,
         estimators=pd.DataFrame(rows),
         pretrend=pretrend,
         bounds=bounds_table,
@@ -624,3 +613,115 @@ def appraise_what_if(
         with _cache(store) as cache:
             cache.set(key, out)
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Annual reports: the same model, templates and workbook as ``pathfinder report``
+# ----------------------------------------------------------------------------------------------
+
+REPORT_FILES = ("report.html", "report.pdf", "workbook.xlsx")
+
+
+def report_years(store: UserStore, token: str) -> list[str]:
+    """Return the financial years a report can be made for on this data set."""
+    from evaluation.annual import report_years as years
+
+    frames = load_frames(store, token)
+    return list(years(frames.panel, frames.register))
+
+
+def report_folder(store: UserStore, token: str, settings: AnalysisSettings, year: str) -> Path:
+    """Return the folder of a data set's report for ``year`` (named by a digest of the inputs)."""
+    import hashlib
+
+    if year not in report_years(store, token):
+        raise ValueError(f"no report can be made for {year!r}")
+    key = hashlib.sha256(repr((token, year, settings)).encode()).hexdigest()[:32]
+    return store.root / "reports" / key
+
+
+def annual_report(
+    store: UserStore,
+    token: str,
+    settings: AnalysisSettings,
+    year: str,
+    *,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Path:
+    """Write (once) the year's report HTML and workbook as ``pathfinder report`` does.
+
+    The report is built from the data as at the year's end, with last year's report as the
+    comparison, by :func:`evaluation.annual.build_annual_report`, rendered by
+    :func:`reporting.render.render_html` and :func:`evaluation.annual.workbook.write_workbook`.
+    Returns the folder; the PDF is made on first download (:func:`report_pdf`).
+    """
+    import os
+    import shutil
+
+    from evaluation.annual import build_annual_report, cut_inputs, write_cut
+    from evaluation.annual.workbook import write_workbook
+    from evaluation.pipeline import PipelineInputs, run_pipeline
+    from evaluation.provenance import file_sha256
+    from reporting.render import chart_svgs, render_html
+
+    folder = report_folder(store, token, settings, year)
+    if (folder / "report.html").exists():
+        return folder
+    note = progress or (lambda i, n, s: None)
+    frames = load_frames(store, token)
+    years = report_years(store, token)
+    todo = years[max(years.index(year) - 1, 0) : years.index(year) + 1]
+    sources = {
+        k: {"file": p.name, "sha256": file_sha256(p)}
+        for k, p in zip(KINDS, frames.paths, strict=True)
+    }
+    staging = Path(tempfile.mkdtemp(dir=store.root, prefix="report-"))
+    previous = None
+    steps = len(todo) + 2
+    report = None
+    for i, y in enumerate(todo):
+        note(i, steps, f"analysing the data as at the end of {y}")
+        cut = cut_inputs(frames.panel, frames.register, frames.ledger, y)
+        paths = write_cut(cut, staging / f"inputs-{y}")
+        result = run_pipeline(
+            PipelineInputs(
+                panel=paths["panel"],
+                register=paths["register"],
+                ledger=paths["ledger"],
+                method=settings.method,
+                inference=settings.inference,
+                reps=settings.reps,
+                seed=settings.seed,
+                draws=settings.draws,
+            )
+        )
+        report = build_annual_report(result, y, previous, cut=cut, sources=sources)
+        previous = report
+    assert report is not None
+    note(len(todo), steps, "drawing the charts and writing the report")
+    html = render_html(report, svgs=chart_svgs(report.charts()))
+    (staging / "report.html").write_text(html, encoding="utf-8")
+    note(len(todo) + 1, steps, "writing the workbook")
+    try:
+        write_workbook(report, staging / "workbook.xlsx")
+    except Exception as exc:  # a library fault must not hide the report itself
+        (staging / "workbook-error.txt").write_text(
+            f"{type(exc).__name__}: {exc}", encoding="utf-8"
+        )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    if folder.exists():  # another worker finished first
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        os.replace(staging, folder)
+    note(steps, steps, "done")
+    return folder
+
+
+def report_pdf(folder: Path) -> Path:
+    """Return the report's PDF, rendering it from its HTML on first use (WeasyPrint)."""
+    from reporting.render import render_pdf
+
+    pdf = folder / "report.pdf"
+    if not pdf.exists():
+        render_pdf((folder / "report.html").read_text(encoding="utf-8"), pdf)
+    return pdf

@@ -9,14 +9,16 @@ digests: background jobs and result caches are keyed by it, so equal inputs shar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "KINDS",
@@ -24,6 +26,7 @@ __all__ = [
     "TableKind",
     "TableRef",
     "UserStore",
+    "open_cache",
     "parse_token",
 ]
 
@@ -79,6 +82,27 @@ def parse_token(token: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+_HANDLES: dict[tuple[int, str], Any] = {}
+_HANDLES_LOCK = threading.Lock()
+
+
+def open_cache(directory: Path) -> Any:
+    """Return this process's handle on the file-system cache in ``directory``.
+
+    One handle per process and directory (diskcache handles are thread-safe; a handle is not
+    carried across a fork): opening a cache for every request contends for its database.
+    """
+    import diskcache
+
+    key = (os.getpid(), str(directory))
+    with _HANDLES_LOCK:
+        handle = _HANDLES.get(key)
+        if handle is None:
+            handle = diskcache.Cache(str(directory), size_limit=2**30, timeout=120)
+            _HANDLES[key] = handle
+    return handle
+
+
 class UserStore:
     """Files and per-user records under ``root`` (safe across processes)."""
 
@@ -88,10 +112,8 @@ class UserStore:
         self.tables.mkdir(parents=True, exist_ok=True)
         self._records_dir = self.root / "users"
 
-    def _records(self):  # type: ignore[no-untyped-def]
-        import diskcache
-
-        return diskcache.Cache(str(self._records_dir))
+    def _records(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext(open_cache(self._records_dir))
 
     def put_bytes(self, data: bytes, ext: str, name: str) -> TableRef:
         """Store file bytes under their digest (once) and return the reference."""

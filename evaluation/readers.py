@@ -526,9 +526,104 @@ def _read_xlsx(
 ) -> tuple[pd.DataFrame, int, str, list[tuple[int, int, str]]]:
     """Read one worksheet; return the frame, the sheet name and the formula cells.
 
-    Formula cells are returned as ``(spreadsheet row, 0-based column, formula text)``.
+    Formula cells are returned as ``(spreadsheet row, 0-based column, formula text)``. The
+    archive is checked first (zip bombs). A workbook without any formula is read with the fast
+    Rust reader ``python-calamine`` when it is installed; one with formulas (reported cell by
+    cell) or without calamine is read with ``openpyxl``. Both give the same cells.
     """
     _check_zip(p, source, max_bytes)
+    if not _has_formulas(p, source):
+        try:
+            import python_calamine  # noqa: F401  (optional, fast)
+        except ImportError:  # pragma: no cover - the default install has it
+            pass
+        else:
+            frame, trailing, sheet_used = _read_xlsx_calamine(p, source, sheet)
+            return frame, trailing, sheet_used, []
+    return _read_xlsx_openpyxl(p, source, sheet)
+
+
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _has_formulas(p: Path, source: str) -> bool:
+    """Return whether any worksheet of the workbook holds a formula (``<f>`` element)."""
+    try:
+        with zipfile.ZipFile(p) as zf:
+            for info in zf.infolist():
+                if not info.filename.startswith("xl/worksheets/") or not info.filename.endswith(
+                    ".xml"
+                ):
+                    continue
+                with zf.open(info) as fh:
+                    tail = b""
+                    while chunk := fh.read(_SNIFF_BYTES):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-32:]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _fail(source, f"the .xlsx archive is corrupt ({exc})") from exc
+    return False
+
+
+def _sheet_choice(names: list[str], sheet: str | None, source: str) -> str:
+    if not names:
+        raise _fail(source, "the workbook has no worksheets")
+    if sheet is None:
+        return names[0]
+    if sheet in names:
+        return sheet
+    listed = ", ".join(repr(n) for n in names)
+    raise DataError(
+        f"cannot read {source}: no sheet named {sheet!r}; its sheets are {listed}",
+        [
+            Problem(
+                f"no sheet named {sheet!r}; its sheets are {listed}",
+                file=source,
+                value=sheet,
+                expected=f"one of {listed}",
+            )
+        ],
+    )
+
+
+def _read_xlsx_calamine(p: Path, source: str, sheet: str | None) -> tuple[pd.DataFrame, int, str]:
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    try:
+        wb = CalamineWorkbook.from_path(str(p))
+    except Exception as exc:  # calamine raises its own types for corrupt files
+        raise _fail(
+            source,
+            f"the Excel file is corrupt or not a workbook ({type(exc).__name__}: {exc})",
+            expected="an .xlsx workbook saved by Excel or LibreOffice",
+        ) from exc
+    try:
+        names = list(wb.sheet_names)
+        sheet_used = _sheet_choice(names, sheet, source)
+        meta = {m.name: m for m in wb.sheets_metadata}
+        if sheet_used in meta and meta[sheet_used].typ != SheetTypeEnum.WorkSheet:
+            raise _fail(source, f"sheet {sheet_used!r} is a chart sheet, not a table")
+        try:
+            cells = wb.get_sheet_by_name(sheet_used).to_python()
+        except Exception as exc:
+            raise _fail(source, f"the Excel file is corrupt ({type(exc).__name__}: {exc})") from exc
+    finally:
+        wb.close()
+    rows = [[cell_text(v) for v in row] for row in cells]
+    if not rows or not any(h.strip() for h in rows[0]):
+        raise _fail(
+            source,
+            f"sheet {sheet_used!r} is empty (or its first row, the header, is blank)",
+            expected="a header row and data rows",
+        )
+    frame, trailing = _frame_from_rows([rows[0]], rows[1:], source)
+    return frame, trailing, sheet_used
+
+
+def _read_xlsx_openpyxl(
+    p: Path, source: str, sheet: str | None
+) -> tuple[pd.DataFrame, int, str, list[tuple[int, int, str]]]:
     import openpyxl  # imported lazily: only Excel users pay for it
 
     try:
@@ -540,26 +635,7 @@ def _read_xlsx(
             expected="an .xlsx workbook saved by Excel or LibreOffice",
         ) from exc
     try:
-        names = list(wb.sheetnames)
-        if not names:
-            raise _fail(source, "the workbook has no worksheets")
-        if sheet is None:
-            sheet_used = names[0]
-        elif sheet in names:
-            sheet_used = sheet
-        else:
-            listed = ", ".join(repr(n) for n in names)
-            raise DataError(
-                f"cannot read {source}: no sheet named {sheet!r}; its sheets are {listed}",
-                [
-                    Problem(
-                        f"no sheet named {sheet!r}; its sheets are {listed}",
-                        file=source,
-                        value=sheet,
-                        expected=f"one of {listed}",
-                    )
-                ],
-            )
+        sheet_used = _sheet_choice(list(wb.sheetnames), sheet, source)
         ws = wb[sheet_used]
         if not hasattr(ws, "iter_rows"):
             raise _fail(source, f"sheet {sheet_used!r} is a chart sheet, not a table")

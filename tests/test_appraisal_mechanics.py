@@ -534,3 +534,43 @@ def test_rollout_set_up_cost_excludes_the_pilots_refresh_spending():
     dorset = cl[(cl["force"] == "Dorset") & (cl["basis"] == "refresh")]
     assert list(dorset["financial_year"]) == ["2030-31", "2034-35"]
     assert dorset["base_real_gbp"].to_numpy() == pytest.approx([170_666.67] * 2, abs=PENNY)
+
+
+def test_training_and_accreditation_are_renewed_at_their_renewal_share():
+    """Training 100,000 (life 5) and accreditation 40,000 (life 4) bought in 2022-23, outturn to
+    2022-23, period to 2031-32, no refresh in the ledger: renewed at the renewal share 0.5 of
+    the purchase, no optimism bias at the lower bound for either. Training: 50,000 in 2027-28
+    (used 5 of 5 years at the end: no residual). Accreditation: 20,000 in 2026-27 and 2030-31;
+    the 2030-31 renewal has used 2 of 4 years: residual 20,000 x 2/4 = 10,000.
+    """
+    lives = {
+        "life_years": {
+            "training": {"value": 5, "source": "test"},
+            "accreditation": {"value": 4, "source": "test"},
+        },
+        "renewal_share": {
+            "training": {"value": 0.5, "source": "test"},
+            "accreditation": {"value": 0.5, "source": "test"},
+        },
+    }
+    p = _params(period=10, assets=lives)
+    ledger = _ledger(
+        [
+            ("Durham", "2022-23", "training", "capital", 100_000.0, "real 2024-25"),
+            ("Durham", "2022-23", "accreditation", "capital", 40_000.0, "real 2024-25"),
+        ]
+    )
+    a = appraise(ledger, _effects(), p, rollout=False, uncertainty=False)
+    cl = a.cost_lines
+    renew = cl[cl["basis"] == "refresh"]
+    got = sorted(
+        zip(renew["category"], renew["financial_year"], renew["adjusted_gbp"], strict=True)
+    )
+    assert [g[:2] for g in got] == [
+        ("accreditation", "2026-27"),
+        ("accreditation", "2030-31"),
+        ("training", "2027-28"),
+    ]
+    assert [g[2] for g in got] == pytest.approx([20_000, 20_000, 50_000], abs=PENNY)
+    res = cl[cl["basis"] == "residual"].set_index("category")["adjusted_gbp"]
+    assert res.to_dict() == pytest.approx({"accreditation": -10_000.0}, abs=PENNY)

@@ -208,3 +208,43 @@ def test_go_live_after_the_panel_is_stated_in_the_appraisal(tmp_path: Path) -> N
     result = run_pipeline(inputs)
     notes = "\n".join(result.appraisal.notes)
     assert f"Pilot force(s) {late} go live after the panel's last period" in notes
+
+
+# ------------------------------------------------------------------ the fast workbook reader
+def test_fast_workbook_reader_gives_the_same_cells(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import openpyxl
+
+    from evaluation.readers import _read_xlsx_calamine, _read_xlsx_openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["force", "period", "backlog", "go_live", "flag", "note"])
+    ws.append(["Kent", "2022-04", 12, dt.datetime(2022, 4, 1), True, "[c]"])
+    ws.append(["Essex", "2022-05", 3.25, dt.datetime(2022, 4, 1, 9, 30), False, ""])
+    ws.append(["Met", "2022-06", None, dt.date(2023, 1, 31), None, "-"])
+    ws.append([None] * 6)
+    wb.create_sheet("Second").append(["force", "wave"])
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    for sheet in (None, "Data"):
+        fast = _read_xlsx_calamine(path, path.name, sheet)
+        slow = _read_xlsx_openpyxl(path, path.name, sheet)
+        pd.testing.assert_frame_equal(fast[0], slow[0])
+        assert fast[2] == slow[2]  # the sheet read (the trailing-blank-row note may differ)
+    assert read_table(path).frame.loc[1, "go_live"] == "2022-04-01 09:30:00"
+
+
+def test_workbook_with_formulas_still_reports_each_formula_cell(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["force", "period", "backlog"])
+    ws.append(["Kent", "2022-04", "=1+1"])
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    problems = read_table(path).problems
+    assert [(p.row, p.column) for p in problems if "formula" in p.message] == [(2, "backlog")]

@@ -184,3 +184,22 @@ def test_polars_peer_gives_the_same_panel(reference_files: dict[str, Path]) -> N
     pd.testing.assert_frame_equal(ours[exact], theirs[exact], check_exact=True)
     for column in [*quantiles, "outsourced_spend_gbp"]:
         np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-12, atol=1e-9)
+
+
+def test_force_key_collision_falls_back_to_text_keys(
+    reference_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Histogram groups are keyed by a hash of the force text; a collision is detected."""
+    want, _ = aggregate_cases(reference_files["parquet"], freq="quarter")
+    keys: list[str] = []
+    original = cases._grouping_pass
+
+    def spy(*args: object) -> object:
+        keys.append(str(args[-1]))
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cases, "_grouping_pass", spy)
+    monkeypatch.setattr(cases, "_FORCE_KEY", "hash(force_text) % 2")  # every text collides
+    got, _ = aggregate_cases(reference_files["parquet"], freq="quarter")
+    assert keys == ["hash(force_text) % 2", "force_text"]
+    pd.testing.assert_frame_equal(got, want)

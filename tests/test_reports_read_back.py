@@ -332,6 +332,10 @@ def test_estimate_text_output_shows_the_library_figures(
             cells = lines[i + 2 + k].split()
             for col, cell in zip(header, cells, strict=True):
                 assert _matches(cell, rec[col]), (k, col, cell, rec[col])
+    # the warnings, every one under its heading
+    assert res.warnings
+    i = lines.index("warnings:")
+    assert lines[i + 1 : i + 1 + len(res.warnings)] == [f"  - {w}" for w in res.warnings]
     # the natural-units line
     m2 = re.search(r"per treated force-year \((.+)\): (\S+) (\S*) ?\(se (\S+)\)", text)
     assert m2 is not None
@@ -344,24 +348,38 @@ def test_estimate_text_output_shows_the_library_figures(
 
 
 def test_estimate_text_output_of_a_moderate_p_value(tmp_path: Path) -> None:
-    # a design with p far from 0 and 1, so 1 - p or a swapped interval cannot pass unnoticed
-    rng = np.random.default_rng(4)
-    rows = [(u, t, 3 if u < 3 else 0) for u in range(8) for t in range(1, 6)]
+    # a design with p far from 0 and 1, so 1 - p or a swapped interval cannot pass unnoticed;
+    # balanced and staggered, so the Goodman-Bacon table is printed too
+    rng = np.random.default_rng(6)
+    rows = [(u, t, 3 if u < 2 else 4 if u < 4 else 0) for u in range(9) for t in range(1, 6)]
     df = pd.DataFrame(rows, columns=["id", "t", "g"])
-    df["y"] = rng.normal(size=len(df)) + 0.4 * ((df["g"] > 0) & (df["t"] >= 3))
+    df["y"] = rng.normal(size=len(df)) + 0.4 * ((df["g"] > 0) & (df["t"] >= df["g"]))
     path = tmp_path / "panel.csv"
     df.to_csv(path, index=False)
     text = _run_cli(
         "estimate", str(path), "--unit", "id", "--time", "t", "--cohort", "g", "--outcome", "y",
         "--method", "twfe", "--inference", "cr1",
     )  # fmt: skip
-    o = estimate(df, "y", unit="id", time="t", cohort="g", method="twfe", inference="cr1").overall
+    res = estimate(df, "y", unit="id", time="t", cohort="g", method="twfe", inference="cr1")
+    o = res.overall
     assert 0.1 < o.p_value < 0.9
     m = _OVERALL.search(text)
     assert m is not None
     est, se, _, lo, hi, p, _ = m.groups()
     assert _matches(est, o.estimate) and _matches(se, o.se) and _matches(p, o.p_value)
     assert _matches(lo, o.ci_low) and _matches(hi, o.ci_high)
+    # the Goodman-Bacon decomposition, row by row: comparison, treated, control, weight, estimate
+    lines = text.splitlines()
+    i = lines.index("Goodman-Bacon decomposition:")
+    bacon = res.bacon
+    assert bacon is not None and len(bacon) == 4
+    assert lines[i + 1].split() == ["comparison", "treated", "control", "weight", "estimate"]
+    for k, rec in enumerate(bacon.to_dict("records")):
+        comparison, treated, control, weight, value = lines[i + 2 + k].strip().rsplit(maxsplit=4)
+        assert comparison == rec["comparison"]
+        assert (treated, control) == (str(rec["treated"]), str(rec["control"]))
+        assert _matches(weight, rec["weight"]) and _matches(value, rec["estimate"])
+    assert sum(bacon["weight"] * bacon["estimate"]) == pytest.approx(o.estimate, rel=1e-9)
 
 
 # ---------------------------------------------------------------------------------------- run
@@ -420,11 +438,18 @@ def test_write_outputs_makes_missing_folders_and_writes_the_library_figures(
 ) -> None:
     out = tmp_path / "reports" / "2026-04"  # neither folder exists yet
     paths = write_outputs(pipeline, out)
-    assert set(paths) == {"effects", "estimates", "appraisal", "manifest"}
+    names = {"effects.csv", "estimates.json", "appraisal.json", "manifest.json"}
+    assert {p.name for p in paths.values()} == names == {p.name for p in out.iterdir()}
     assert all(p.parent == out and p.is_file() for p in paths.values())
-    _assert_appraisal_json(json.loads(paths["appraisal"].read_text("utf-8")), pipeline.appraisal)
-    written = pd.read_csv(paths["effects"])
+    _assert_appraisal_json(
+        json.loads((out / "appraisal.json").read_text("utf-8")), pipeline.appraisal
+    )
+    written = pd.read_csv(out / "effects.csv")
     np.testing.assert_allclose(written["estimate"], pipeline.effects["estimate"], atol=5e-7)
+    estimates = json.loads((out / "estimates.json").read_text("utf-8"))
+    for metric, res in pipeline.results.items():
+        _assert_json_value(estimates[metric]["overall"]["estimate"], res.overall.estimate, metric)
+    assert json.loads((out / "manifest.json").read_text("utf-8")) == pipeline.manifest
 
 
 def test_run_prints_the_library_effects_and_appraisal(run_cli, pipeline) -> None:

@@ -54,6 +54,7 @@ def arial_css(css: str) -> str:
 
 
 def main(package: str) -> int:
+    """Vendor the CSS and licence of the govuk-frontend package folder ``package``."""
     root = Path(package)
     meta = json.loads((root / "package.json").read_text(encoding="utf-8"))
     css = (root / "dist" / "govuk" / "govuk-frontend.min.css").read_text(encoding="utf-8")

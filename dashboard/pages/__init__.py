@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashboard.pages import data, effects, method, overview, value_for_money
+from dashboard.pages import data, effects, method, overview, reports, value_for_money
 
 __all__ = ["PAGES", "find"]
 
-PAGES: tuple[ModuleType, ...] = (overview, effects, value_for_money, data, method)
+PAGES: tuple[ModuleType, ...] = (overview, reports, effects, value_for_money, data, method)
 
 
 def find(pathname: str) -> ModuleType | None:

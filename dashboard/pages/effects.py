@@ -15,7 +15,6 @@ from dashboard.services import (
     effects_view,
     load_frames,
     metric_names,
-    trends,
 )
 
 __all__ = ["PATH", "TITLE", "layout", "register", "render_trends", "render_view"]
@@ -114,34 +113,30 @@ def layout(ctx: Any, dataset: Any) -> Any:
 
 def render_trends(frames: Any, metric: str) -> Any:
     """Return the pilots-versus-comparison trends chart with its numbers."""
-    table = trends(frames, metric)
-    reg = frames.register
-    periods = sorted(table["period"].unique())
-    go_rows = []
-    for wave, g in reg.groupby("wave"):
-        first = pd.Timestamp(g["go_live"].min())
-        label = next((p for p in periods if str(p) >= first.strftime("%Y-%m")), None)
-        if label is not None:
-            go_rows.append({"wave": wave, "period": label})
-    go_live = pd.DataFrame(go_rows, columns=["wave", "period"])
-    wide = table.pivot(index="period", columns="group", values="mean").reset_index()
-    pilots = table[table["group"] == "pilot forces"]
-    comp = table[table["group"] == "comparison forces"]
-    summary = (
-        (
-            f"Mean {metric.replace('_', ' ')} per force: pilot forces {c.fmt_num(pilots['mean'].iloc[-1], 1)} "
-            f"and comparison forces {c.fmt_num(comp['mean'].iloc[-1], 1)} in {periods[-1]}; "
-            f"dotted lines mark each wave's go-live."
-        )
-        if len(pilots) and len(comp)
-        else f"Mean {metric} per force by period."
-    )
+    from evaluation.plots import trends_chart, trends_data
+
+    table = trends_data(frames.panel, frames.register, metric)
+    fig = trends_chart(frames.panel, frames.register, metric)
+    last = table.iloc[-1]
+    cols = [col for col in table.columns if col != "period"]
+    summary = f"Mean {metric.replace('_', ' ')} per force by period, pilot and comparison forces"
+    numbers = ", ".join(f"{col.replace('_', ' ')} {c.fmt_num(last[col], 1)}" for col in cols[:2])
+    summary += f" (latest, {last.iloc[0]}: {numbers}); go-live dates are marked."
     return c.chart(
-        figures.trends(table, go_live, metric),
+        fig,
         id="effects-trends-chart",
         summary=summary,
-        table=c.data_table(wide, f"Mean {metric} per force by period"),
+        table=c.data_table(table, f"Mean {metric} per force by period"),
     )
+
+
+def _event_study_table(result: Any) -> pd.DataFrame | None:
+    from evaluation.plots import event_study_data
+
+    try:
+        return event_study_data(result)
+    except ValueError:
+        return None
 
 
 def render_view(v: Any) -> Any:
@@ -171,12 +166,14 @@ def render_view(v: Any) -> Any:
     if v.warnings:
         out.append(c.heading("Design warnings", 3, "m"))
         out += [c.warning_text(w) for w in v.warnings]
-    if not v.event_study.empty:
-        es = v.event_study
+    es = _event_study_table(v.event_result)
+    if es is not None:
+        from evaluation.plots import event_study_chart
+
         post = es[es["event_time"] >= 0]
         out.append(
             c.chart(
-                figures.event_study(es, v.metric),
+                event_study_chart(v.event_result),
                 id="effects-event-study",
                 summary=(
                     f"Before go-live the estimates should hover around zero; after go-live the "
@@ -194,7 +191,8 @@ def render_view(v: Any) -> Any:
         )
         out.append(
             html.P(
-                f"Pre-trend test: statistic {pt['statistic']:.2f} on {pt['df']:.0f} degrees of freedom, p = {c.fmt_p(pt['p_value'])}: {verdict}.",
+                f"Pre-trend test: statistic {pt['statistic']:.2f} on {pt['df']:.0f} degrees "
+                f"of freedom, p = {c.fmt_p(pt['p_value'])}: {verdict}.",
                 className="govuk-body",
             )
         )
@@ -204,7 +202,10 @@ def render_view(v: Any) -> Any:
             c.chart(
                 figures.estimators_forest(est, v.metric),
                 id="effects-estimators",
-                summary="The same effect estimated by each estimator, with 95% intervals: agreement is reassuring.",
+                summary=(
+                    "The same effect estimated by each estimator, with 95% intervals: "
+                    "agreement is reassuring."
+                ),
                 table=c.data_table(
                     est, "Effects table across estimators", formats={"p_value": c.fmt_p}
                 ),
@@ -215,7 +216,8 @@ def render_view(v: Any) -> Any:
         out.append(
             c.data_table(
                 v.bounds,
-                "Relative-magnitude bounds (Rambachan and Roth): the effect's interval if post-period trend differences were up to Mbar times the largest pre-period one",
+                "Relative-magnitude bounds (Rambachan and Roth): the effect's interval if "
+                "post-period trend differences were up to Mbar times the largest pre-period one",
             )
         )
     return html.Div(out)

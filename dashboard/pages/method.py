@@ -39,7 +39,8 @@ _METHODS = [
     (
         "Value for money",
         "HM Treasury Green Book (2022): real prices, discounting at the social "
-        "time preference rate, optimism bias on forecast costs, NPSV and benefit-cost ratio with the "
+        "time preference rate, optimism bias on forecast costs, NPSV and benefit-cost ratio "
+        "with the "
         "DfT value-for-money categories as labels, not pass/fail; sensitivity, switching values, "
         "scenarios and Monte Carlo; a national rollout scaled by officer numbers.",
     ),
@@ -105,8 +106,10 @@ def layout(ctx: Any, dataset: Any) -> Any:
             ),
             c.heading("Assumptions log", 2, "l"),
             html.P(
-                f"{len(log)} appraisal parameters of the bundled Green Book set, each with its source; "
-                f"{int(log['unverified'].sum()) if 'unverified' in log else 0} are marked unverified.",
+                f"{len(log)} appraisal parameters of the bundled Green Book set, each with its "
+                "source; "
+                f"{int(log['unverified'].sum()) if 'unverified' in log else 0} are marked "
+                "unverified.",
                 className="govuk-body",
             ),
             c.scroll_region(
@@ -117,4 +120,4 @@ def layout(ctx: Any, dataset: Any) -> Any:
 
 
 def register(app: Any, ctx: Any) -> None:
-    """The page has no callbacks."""
+    """Register nothing: the page has no callbacks."""

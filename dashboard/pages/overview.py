@@ -71,19 +71,23 @@ def coverage(frames: Any) -> list[tuple[str, str]]:
     return [
         (
             "Force panel",
-            f"{p['force'].nunique()} forces, {len(periods)} periods ({periods[0]} to {periods[-1]}), {len(metrics)} metrics",
+            f"{p['force'].nunique()} forces, {len(periods)} periods ({periods[0]} to "
+            f"{periods[-1]}), {len(metrics)} metrics",
         ),
         ("Missing values", f"{missing:,} of {cells:,} force-period-metric cells"),
         ("Pilot register", f"{len(r)} pilot forces in {r['wave'].nunique()} waves"),
         (
             "Cost ledger",
-            f"{len(led)} lines, {led['financial_year'].min()} to {led['financial_year'].max()}, {c.fmt_gbp(led['amount_gbp'].sum())} in cash terms",
+            f"{len(led)} lines, {led['financial_year'].min()} to "
+            f"{led['financial_year'].max()}, {c.fmt_gbp(led['amount_gbp'].sum())} in cash terms",
         ),
     ]
 
 
 def render(result: Any, frames: Any) -> Any:
     """Return the Overview's results for a pipeline result."""
+    from evaluation.plots import cumulative_npsv_chart, cumulative_npsv_data
+
     a = result.appraisal
     s = a.summary
     mc = a.monte_carlo
@@ -102,7 +106,8 @@ def render(result: Any, frames: Any) -> Any:
         head.append(
             (
                 "National rollout",
-                f"{verdict}: NPSV {c.fmt_gbp(roll.summary.npsv)}, BCR {roll.summary.bcr:.2f} ({roll.summary.vfm_category})",
+                f"{verdict}: NPSV {c.fmt_gbp(roll.summary.npsv)}, "
+                f"BCR {roll.summary.bcr:.2f} ({roll.summary.vfm_category})",
             )
         )
     w = waves(frames.register)
@@ -115,7 +120,10 @@ def render(result: Any, frames: Any) -> Any:
         c.chart(
             figures.pilot_waves(w, n_comp),
             id="overview-waves",
-            summary=f"{len(frames.register)} pilot forces went live in {len(w)} waves; {n_comp} forces without a team are the comparison.",
+            summary=(
+                f"{len(frames.register)} pilot forces went live in {len(w)} waves; "
+                f"{n_comp} forces without a team are the comparison."
+            ),
             table=c.data_table(w, "Pilot forces by wave", numeric=["forces"]),
         ),
         c.heading("Estimated effects of the pilots", 2, "l"),
@@ -124,20 +132,16 @@ def render(result: Any, frames: Any) -> Any:
         ),
         c.heading("Year by year", 2, "l"),
         c.chart(
-            figures.cumulative_net(
-                a.by_year, "Discounted costs, benefits and cumulative net by year"
-            ),
+            cumulative_npsv_chart(a),
             id="overview-by-year",
-            summary=f"The cumulative discounted net benefit reaches {c.fmt_gbp(s.npsv)} by {s.last_year}.",
+            summary=(
+                f"The cumulative discounted net benefit reaches {c.fmt_gbp(s.npsv)} "
+                f"by {s.last_year}."
+            ),
             table=c.data_table(
-                a.by_year[
-                    ["financial_year", "pv_costs_gbp", "pv_benefits_gbp", "cumulative_pv_net_gbp"]
-                ],
+                cumulative_npsv_data(a),
                 "Present values by financial year",
-                formats={
-                    k: c.fmt_gbp
-                    for k in ("pv_costs_gbp", "pv_benefits_gbp", "cumulative_pv_net_gbp")
-                },
+                formats={k: c.fmt_gbp for k in cumulative_npsv_data(a).columns if "gbp" in k},
             ),
         ),
         c.heading("Data coverage", 2, "l"),

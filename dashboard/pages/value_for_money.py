@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, State, html, no_update
 
 from dashboard import components as c
-from dashboard import figures, ids
+from dashboard import ids
 from dashboard.services import (
     SCENARIOS,
     VfmInputs,
@@ -216,23 +216,21 @@ def parse_inputs(values: tuple[Any, ...]) -> tuple[VfmInputs | None, list[str]]:
     )
 
 
-def _by_year_table(by_year: pd.DataFrame, caption: str) -> Any:
-    cols = [
-        "financial_year",
-        "costs_gbp",
-        "benefits_gbp",
-        "discount_factor",
-        "pv_costs_gbp",
-        "pv_benefits_gbp",
-        "cumulative_pv_net_gbp",
-    ]
-    fmt = {k: c.fmt_gbp for k in cols if k.endswith("_gbp")}
-    fmt["discount_factor"] = lambda v: c.fmt_num(v, 3)
-    return c.data_table(by_year[cols], caption, formats=fmt)
+def _gbp_table(frame: pd.DataFrame, caption: str) -> Any:
+    return c.data_table(
+        frame, caption, formats={k: c.fmt_gbp for k in frame.columns if k.endswith("_gbp")}
+    )
 
 
 def headline(a: Any) -> Any:
     """Return the headline measures and the year-by-year charts of an appraisal."""
+    from evaluation.plots import (
+        cumulative_npsv_chart,
+        cumulative_npsv_data,
+        rollout_chart,
+        rollout_data,
+    )
+
     s = a.summary
     payback = (
         f"{s.payback_year} (year {s.payback_years})" if s.payback_year else "Not within the period"
@@ -258,16 +256,16 @@ def headline(a: Any) -> Any:
     out: list[Any] = [c.heading("The pilots", 2, "l"), c.summary_list(rows)]
     out.append(
         c.chart(
-            figures.cumulative_net(
-                a.by_year, "Pilots: discounted costs, benefits and cumulative net"
-            ),
+            cumulative_npsv_chart(a),
             id="vfm-pilot-chart",
             summary=(
                 f"Over {s.first_year} to {s.last_year} the pilots' benefits are worth "
                 f"{c.fmt_gbp(s.pv_benefits)} against costs of {c.fmt_gbp(s.pv_costs)}: "
                 f"NPSV {c.fmt_gbp(s.npsv)}."
             ),
-            table=_by_year_table(a.by_year, "Pilots' costs and benefits by financial year"),
+            table=_gbp_table(
+                cumulative_npsv_data(a), "Pilots' discounted costs and benefits by year"
+            ),
         )
     )
     r = a.rollout
@@ -288,15 +286,13 @@ def headline(a: Any) -> Any:
                 ]
             ),
             c.chart(
-                figures.cumulative_net(
-                    r.by_year, "Rollout: discounted costs, benefits and cumulative net"
-                ),
+                rollout_chart(r),
                 id="vfm-rollout-chart",
                 summary=(
                     f"Rolled out to {r.n_forces} forces from {rs.first_year}, NPSV "
                     f"{c.fmt_gbp(rs.npsv)} and BCR {rs.bcr:.2f}."
                 ),
-                table=_by_year_table(r.by_year, "Rollout costs and benefits by financial year"),
+                table=_gbp_table(rollout_data(r), "Rollout costs and benefits by financial year"),
             ),
         ]
     return html.Div(out)
@@ -304,28 +300,30 @@ def headline(a: Any) -> Any:
 
 def uncertainty(a: Any) -> Any:
     """Return the tornado, the Monte Carlo distribution and the scenarios of an appraisal."""
+    from evaluation.plots import monte_carlo_chart, monte_carlo_data, tornado_chart, tornado_data
+
     u = a.uncertainty
     out: list[Any] = []
     sens = u.sensitivity
     if not sens.empty:
-        top = sens.sort_values("swing", ascending=False).iloc[0]
+        data = tornado_data(sens)
+        top = data.iloc[0]
         out.append(
             c.chart(
-                figures.tornado(sens, a.summary.npsv),
+                tornado_chart(sens),
                 id="vfm-tornado",
-                summary=f"The NPSV is most sensitive to {top['input']}: it swings by {c.fmt_gbp(top['swing'])} across its range.",
-                table=c.data_table(
-                    sens[["input", "low", "high", "npsv_at_low", "npsv_at_high", "swing"]],
-                    "One-way sensitivity of the NPSV",
-                    formats={k: c.fmt_gbp for k in ("npsv_at_low", "npsv_at_high", "swing")},
+                summary=(
+                    f"The NPSV is most sensitive to {top['input']}: it swings by "
+                    f"{c.fmt_gbp(top['swing_gbp'])} across that input's range."
                 ),
+                table=_gbp_table(data, "One-way sensitivity of the NPSV"),
             )
         )
     mc = u.monte_carlo
     if mc is not None:
         out.append(
             c.chart(
-                figures.monte_carlo(mc.npsv_draws),
+                monte_carlo_chart(mc),
                 id="vfm-monte-carlo",
                 summary=(
                     f"In {mc.draws:,} Monte Carlo draws the NPSV is positive with probability "
@@ -333,12 +331,12 @@ def uncertainty(a: Any) -> Any:
                     f"{c.fmt_gbp(mc.p50)}, P90 {c.fmt_gbp(mc.p90)})."
                 ),
                 table=c.data_table(
-                    mc.by_year,
-                    "Monte Carlo by financial year: cumulative discounted net benefit",
+                    monte_carlo_data(mc),
+                    "Monte Carlo draws of the NPSV by bin",
                     formats={
-                        k: c.fmt_gbp
-                        for k in mc.by_year.columns
-                        if k.startswith("p") and k[1:].isdigit()
+                        "bin_low_gbp": c.fmt_gbp,
+                        "bin_high_gbp": c.fmt_gbp,
+                        "share": lambda v: c.fmt_pct(v, 1),
                     },
                 ),
             )
@@ -407,7 +405,7 @@ def register(app: Any, ctx: Any) -> None:
     )
     def _uncertainty(set_progress: Any, *values: Any) -> Any:
         *controls, token = values
-        parsed, errors = parse_inputs(tuple(controls))
+        parsed, _ = parse_inputs(tuple(controls))
         if parsed is None or not token:
             return None
         set_progress(("0", "1"))

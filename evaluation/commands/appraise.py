@@ -183,8 +183,8 @@ def _headline(s: Summary) -> list[str]:
         f"non-cashable {_m(s.pv_benefits_noncashable)}",
         f"  NPSV                {_m(s.npsv):>12}",
         f"  BCR                 {_r(s.bcr):>12}   value for money: {s.vfm_category}",
-        f"  Cashable BCR        {_r(s.cashable_bcr):>12}   cashable ROI {_r(s.cashable_roi)}",
-        f"  BCR, cashable savings netted off costs {_r(s.bcr_cashable_netted)} (the BCR above "
+        f"  Cashable BCR        {_r(s.cashable_bcr):>12}   cashable ROI {_r(s.cashable_roi)}   "
+        f"BCR with cashable savings netted off costs {_r(s.bcr_cashable_netted)} (the BCR above "
         "counts them as benefits)",
         f"  Payback (discounted) {pay}",
         f"  With wider social values: NPSV {_m(s.npsv_with_wider)}, BCR {_r(s.bcr_with_wider)} "
@@ -460,6 +460,35 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
             )
         out.append("  What must hold for national rollout to break even (one input at a time):")
         out.extend(f"  - {line}" for line in roll.break_even)
+        if roll.optimism_bias is not None:
+            out.append(
+                "  Optimism bias on new teams: "
+                + "; ".join(
+                    f"{rec['stage']} NPSV {_m(rec['npsv'])} (BCR {_r(rec['bcr'])})"
+                    for rec in roll.optimism_bias.to_dict("records")
+                )
+            )
+        if roll.cost_fit is not None and len(roll.cost_fit):
+            out.append(
+                "  New-team costs fitted to the pilots' outturn (cost = fixed + per officer; "
+                "proportional scaling and its R-squared beside it):"
+            )
+            out.append(
+                _table(
+                    roll.cost_fit,
+                    {
+                        "k": "s",
+                        "kind": "s",
+                        "category": "s",
+                        "n_forces": "s",
+                        "fixed_gbp": "g",
+                        "per_officer_gbp": "g",
+                        "r2": "r",
+                        "proportional_gbp_per_officer": "g",
+                        "r2_proportional": "r",
+                    },
+                )
+            )
     out.append("")
     out.append("Notes")
     out.extend(f"  - {n}" for n in result.notes)

@@ -223,8 +223,7 @@ def _choose(args: argparse.Namespace, histories: Mapping[str, Any]) -> int:
         rng=np.random.default_rng(args.seed),
     )
     if args.json:
-        json.dump({"proposals": [p.to_dict() for p in props]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text({"proposals": [p.to_dict() for p in props]}) + "\n")
         return 0
     for i, p in enumerate(props, start=1):
         print(f"Proposal {i} (imbalance {p.imbalance:.3f}): {', '.join(p.pilots)}")

@@ -833,7 +833,9 @@ def _disconnected(layout: _Layout, cohorts: np.ndarray, keep: np.ndarray | None 
     i, t = np.nonzero(W)
     graph = coo_matrix((np.ones(len(i)), (i, N + t)), shape=(N + T, N + T))
     _, labels = connected_components(graph, directed=False)
-    ti, tt = np.nonzero(Tr & W.any(axis=1)[:, None] & W.any(axis=0)[None, :])
+    unit_fits = np.asarray(W.any(axis=1), dtype=bool)
+    period_fits = np.asarray(W.any(axis=0), dtype=bool)
+    ti, tt = np.nonzero(Tr & unit_fits[:, None] & period_fits[None, :])
     return bool(np.any(labels[ti] != labels[N + tt]))
 
 
