@@ -105,6 +105,15 @@ def session(browser: Any, server: str) -> Iterator[Session]:
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_logs(request: pytest.FixtureRequest) -> None:
+    """Each test answers only for the errors and requests of its own steps."""
+    if "session" in request.fixturenames:
+        s = request.getfixturevalue("session")
+        s.errors.clear()
+        s.outside.clear()
+
+
 def _axe(page: Any) -> list[tuple[str, str, int]]:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -126,6 +135,7 @@ PAGES = [
     ("overview", "/", "#overview-waves", 3),
     ("effects", "/effects", "#effects-event-study", 3),
     ("value-for-money", "/value-for-money", "#vfm-monte-carlo", 4),
+    ("reports", "/reports", "iframe.pf-report-frame", 0),
     ("pilot-design", "/pilot-design", "#design-run", 0),
     ("data", "/data", "#upload-current", 0),
     ("method", "/method", "h1", 0),

@@ -204,7 +204,18 @@ def test_what_if_at_defaults_reproduces_the_main_run_and_responds_to_inputs(
 def test_parse_inputs_reports_each_bad_value() -> None:
     d = vfm_defaults()
     ok, errors = parse_inputs(
-        (3.5, "lower", "upper", 450, 36.51, 1, 10, "central", "all", "after-ledger")
+        (
+            100 * d.discount_rate,
+            d.ob_pilot,
+            d.ob_rollout,
+            d.exam_price,
+            d.hour_cost,
+            d.hour_share,
+            d.period_years,
+            "central",
+            d.rollout_forces,
+            d.rollout_start,
+        )
     )
     assert errors == [] and ok is not None
     assert ok.discount_rate == pytest.approx(0.035) and ok == replace(
@@ -216,7 +227,7 @@ def test_parse_inputs_reports_each_bad_value() -> None:
     assert bad is None
     text = " | ".join(errors)
     assert "Discount rate: enter a number" in text
-    assert "Optimism bias (rollout): choose one of lower, upper, none" in text
+    assert "Optimism bias (rollout): choose one of lower, upper, mitigated, none" in text
     assert "Price of an outsourced examination: enter a number from 0 up" in text
     assert "Share of an hour's cost: enter a number from 0 to 1" in text
     assert "Appraisal period: enter a whole number of years" in text

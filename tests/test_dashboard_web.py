@@ -65,15 +65,9 @@ def _asset_paths(client) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_every_route_refuses_unauthenticated_requests(client) -> None:  # type: ignore[no-untyped-def]
-    paths = [
-        "/",
-        "/effects",
-        "/value-for-money",
-        "/pilot-design",
-        "/data",
-        "/method",
-        "/no-such-page",
-    ]
+    paths = ["/", "/reports", "/effects", "/value-for-money", "/data", "/method", "/no-such-page"]
+    paths += ["/pilot-design"]
+    paths += ["/reports/2024-25/report.html", "/reports/2024-25/workbook.xlsx"]
     paths += ["/_dash-layout", "/_dash-dependencies", "/_favicon.ico"]
     paths += _asset_paths(client)
     assert any(p.startswith("/assets/") for p in paths)

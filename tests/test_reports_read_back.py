@@ -63,13 +63,17 @@ def _matches(cell: str, value: Any) -> bool:
     return cell == str(value)
 
 
-def _table_at(lines: list[str], start: int) -> tuple[list[str], int, list[tuple[int, int]]]:
-    """The header, first row index and column spans of the first dashed table after ``start``."""
+def _table_at(
+    lines: list[str], start: int, first_column: str | None = None
+) -> tuple[list[str], int, list[tuple[int, int]]]:
+    """The header, first row index and column spans of the first dashed table after ``start``
+    (whose first column is ``first_column``, when given)."""
     for i in range(start, len(lines)):
         if re.fullmatch(r"\s*-+(\s+-+)*\s*", lines[i]) and lines[i].strip():
             spans = [m.span() for m in re.finditer(r"-+", lines[i])]
             header = [lines[i - 1][a:b].strip() for a, b in spans]
-            return header, i + 1, spans
+            if first_column is None or header[0] == first_column:
+                return header, i + 1, spans
     raise AssertionError(f"no table after line {start}")
 
 
@@ -80,9 +84,15 @@ def _line_index(lines: list[str], prefix: str, start: int = 0) -> int:
     raise AssertionError(f"no line starting {prefix!r} in the report")
 
 
-def _assert_table(lines: list[str], title: str, frame: pd.DataFrame, start: int = 0) -> int:
+def _assert_table(
+    lines: list[str],
+    title: str,
+    frame: pd.DataFrame,
+    start: int = 0,
+    first_column: str | None = None,
+) -> int:
     """Compare the dashed table after the line ``title`` with ``frame``, row by row."""
-    header, first, spans = _table_at(lines, _line_index(lines, title, start))
+    header, first, spans = _table_at(lines, _line_index(lines, title, start), first_column)
     assert len(header) >= 4 and set(header) <= set(frame.columns), header
     records = frame.to_dict("records")
     for k, rec in enumerate(records):
@@ -220,7 +230,7 @@ def _assert_appraisal_report(text: str, a: Appraisal) -> None:
     r = _line_index(lines, "National rollout")
     assert f"{a.rollout.n_forces} forces" in lines[r]
     _assert_headline(lines, r, a.rollout.summary)
-    _assert_table(lines, "National rollout", a.rollout.by_year, start=r)
+    _assert_table(lines, "National rollout", a.rollout.by_year, r, first_column="financial_year")
     rmc = a.rollout.uncertainty.monte_carlo
     assert rmc is not None
     m = re.search(

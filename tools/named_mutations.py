@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Mutation:
-    """A planted bug: ``old`` becomes ``new`` in ``path``; every test in ``tests`` must fail."""
+    """A planted bug: ``old`` becomes ``new`` in ``path``; every test in ``tests`` must fail.
+
+    ``also`` holds other (old, new) spellings of the same bug, for when the code around it is
+    rewritten; the first ``old`` found exactly once is used.
+    """
 
     key: str
     what: str
@@ -29,6 +33,7 @@ class Mutation:
     old: str
     new: str
     tests: tuple[str, ...]
+    also: tuple[tuple[str, str], ...] = ()
 
 
 MUTATIONS = (
@@ -109,6 +114,12 @@ MUTATIONS = (
         "json.dumps(result.appraisal.to_dict(), indent=2)",
         'json.dumps({**result.appraisal.to_dict(), "npsv": 0}, indent=2)',
         ("tests/test_reports_read_back.py::test_run_writes_the_library_appraisal_json",),
+        also=(
+            (
+                "json_text(result.appraisal.to_dict())",
+                'json_text({**result.appraisal.to_dict(), "npsv": 0})',
+            ),
+        ),
     ),
     Mutation(
         "M9",
@@ -129,12 +140,14 @@ def run(mutation: Mutation) -> bool:
     """Plant the mutation, run its tests, restore the file; return whether every test failed."""
     path = ROOT / mutation.path
     source = path.read_text(encoding="utf-8")
-    if source.count(mutation.old) != 1:
+    spellings = ((mutation.old, mutation.new), *mutation.also)
+    edit = next(((o, n) for o, n in spellings if source.count(o) == 1), None)
+    if edit is None:
         print(f"{mutation.key}: the code to mutate was not found once in {mutation.path}")
         return False
     caught = True
     try:
-        path.write_text(source.replace(mutation.old, mutation.new), encoding="utf-8")
+        path.write_text(source.replace(*edit), encoding="utf-8")
         for test in mutation.tests:
             cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test]
             done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)

@@ -35,7 +35,22 @@ _CONTROLS = (
     ids.VFM.ROLLOUT_FORCES,
     ids.VFM.ROLLOUT_START,
 )
-_OB = [("lower", "Lower bound"), ("upper", "Upper bound"), ("none", "None")]
+_OB_LABELS = {
+    "lower": "Lower bound",
+    "upper": "Upper bound",
+    "mitigated": "Upper bound reduced by mitigation",
+    "none": "None",
+}
+
+
+def _ob_stages() -> tuple[str, ...]:
+    from evaluation.appraisal.params import OB_STAGES
+
+    return tuple(OB_STAGES)
+
+
+def _ob_options() -> list[tuple[str, str]]:
+    return [(k, _OB_LABELS.get(k, k)) for k in _ob_stages()]
 
 
 def _next_years(last: str, n: int = 4) -> list[str]:
@@ -66,13 +81,13 @@ def layout(ctx: Any, dataset: Any) -> Any:
                     c.select_field(
                         ids.VFM.OB_PILOT,
                         "Optimism bias on the pilots' forecast costs",
-                        _OB,
+                        _ob_options(),
                         d.ob_pilot,
                     ),
                     c.select_field(
                         ids.VFM.OB_ROLLOUT,
                         "Optimism bias on the national rollout",
-                        _OB,
+                        _ob_options(),
                         d.ob_rollout,
                     ),
                     c.number_field(
@@ -187,8 +202,8 @@ def parse_inputs(values: tuple[Any, ...]) -> tuple[VfmInputs | None, list[str]]:
     if pe == pe and pe != int(pe):
         errors.append("Appraisal period: enter a whole number of years")
     for label, v, allowed in (
-        ("Optimism bias (pilots)", ob_p, ("lower", "upper", "none")),
-        ("Optimism bias (rollout)", ob_r, ("lower", "upper", "none")),
+        ("Optimism bias (pilots)", ob_p, _ob_stages()),
+        ("Optimism bias (rollout)", ob_r, _ob_stages()),
         ("Effect scenario", scenario, SCENARIOS),
         ("Rollout to", forces, ("all", "non-pilot")),
     ):

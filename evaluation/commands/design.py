@@ -163,13 +163,6 @@ def _metric_info(args: argparse.Namespace, sample: Path, names: list[str]) -> di
     from evaluation.pilot_design.compare import MetricInfo
     from evaluation.schema import load_metrics
 
-    outputs = ("design.json", "design.csv", "design.html")
-    if args.out:  # before the (long) simulation: a file, a link, read-only
-        if args.out.exists() and not args.out.is_dir():
-            raise ConfigError(f"--out {args.out} is a file, not a folder")
-        for name in outputs:
-            check_output_file(args.out / name, create_parents=True)
-
     params = load_params(args.params)
     effects = load_effects(args.effects or sample / "effects.csv")
     ledger = load_ledger(args.costs or sample / "costs.csv")
