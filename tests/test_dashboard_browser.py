@@ -69,6 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_port}"
+    _stop_jobs()
     srv.shutdown()
 
 
@@ -105,9 +106,19 @@ def session(browser: Any, server: str) -> Iterator[Session]:
     context.close()
 
 
+def _stop_jobs() -> None:
+    """End the background jobs this test process started (left running by earlier pages)."""
+    import multiprocess  # Dash's background callback manager starts its jobs with it
+
+    for child in multiprocess.active_children():
+        child.terminate()
+        child.join(timeout=10)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_logs(request: pytest.FixtureRequest) -> None:
-    """Each test answers only for the errors and requests of its own steps."""
+    """Each test answers only for the errors and requests of its own steps, on an idle app."""
+    _stop_jobs()
     if "session" in request.fixturenames:
         s = request.getfixturevalue("session")
         s.errors.clear()
