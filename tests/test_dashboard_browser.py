@@ -118,9 +118,11 @@ def _stop_jobs() -> None:
 @pytest.fixture(autouse=True)
 def _fresh_logs(request: pytest.FixtureRequest) -> None:
     """Each test answers only for the errors and requests of its own steps, on an idle app."""
+    s = request.getfixturevalue("session") if "session" in request.fixturenames else None
+    if s is not None:
+        s.page.goto("about:blank")  # stop polling the previous page's jobs first
     _stop_jobs()
-    if "session" in request.fixturenames:
-        s = request.getfixturevalue("session")
+    if s is not None:
         s.errors.clear()
         s.outside.clear()
 
