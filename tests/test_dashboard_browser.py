@@ -69,6 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_port}"
+    _stop_jobs()
     srv.shutdown()
 
 
@@ -105,11 +106,23 @@ def session(browser: Any, server: str) -> Iterator[Session]:
     context.close()
 
 
+def _stop_jobs() -> None:
+    """End the background jobs this test process started (left running by earlier pages)."""
+    import multiprocess  # Dash's background callback manager starts its jobs with it
+
+    for child in multiprocess.active_children():
+        child.terminate()
+        child.join(timeout=10)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_logs(request: pytest.FixtureRequest) -> None:
-    """Each test answers only for the errors and requests of its own steps."""
-    if "session" in request.fixturenames:
-        s = request.getfixturevalue("session")
+    """Each test answers only for the errors and requests of its own steps, on an idle app."""
+    s = request.getfixturevalue("session") if "session" in request.fixturenames else None
+    if s is not None:
+        s.page.goto("about:blank")  # stop polling the previous page's jobs first
+    _stop_jobs()
+    if s is not None:
         s.errors.clear()
         s.outside.clear()
 
