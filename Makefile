@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run run-main run-reports report-image test test-full test-fuzz \
+.PHONY: setup system-deps run run-main run-reports report-image screenshots test test-full test-fuzz \
 	mutate mutate-named bench calibration pilot-design lint typecheck clean
 
 # Create the virtual environment and install the project with its test peers.
@@ -37,6 +37,10 @@ run-reports: setup
 	$(VENV)/bin/pathfinder report --all-years --out reports
 
 # The README's picture of the report: first page of the latest year's PDF (after make run).
+# The README's dashboard screenshots, taken by the browser tests.
+screenshots: setup
+	PATHFINDER_SCREENSHOTS=$(CURDIR)/docs/img $(PY) -m pytest -q tests/test_dashboard_browser.py -k captured
+
 report-image:
 	pdftoppm -png -r 80 -f 1 -l 1 -singlefile \
 	  "$$(ls -d reports/[0-9][0-9][0-9][0-9]-[0-9][0-9] | tail -1)/report.pdf" docs/img/report-page1

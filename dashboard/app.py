@@ -97,17 +97,18 @@ def create_app(config: DashboardConfig) -> Any:
     """Build the dashboard for ``config`` and return the :class:`dash.Dash` app."""
     import dash
     import diskcache
-    from dash import DiskcacheManager, Input, Output, dcc, html
+    from dash import Input, Output, dcc, html
 
     from dashboard import ids, pages
     from dashboard.auth import current_user, install_basic_auth
+    from dashboard.jobs import JobManager
     from dashboard.security import install_security
     from dashboard.services import bundled_dataset
     from dashboard.store import UserStore
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = UserStore(config.data_dir)
-    manager = DiskcacheManager(diskcache.Cache(str(config.data_dir / "jobs")))
+    manager = JobManager(diskcache.Cache(str(config.data_dir / "jobs")))
     ctx = AppContext(config, store, bundled_dataset(store), manager)
 
     app = dash.Dash(

@@ -86,6 +86,20 @@ _HANDLES: dict[tuple[int, str], Any] = {}
 _HANDLES_LOCK = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """Give a forked process its own lock and no inherited handles.
+
+    Background jobs are forked from a threaded server: if another request thread held the lock at
+    that moment, the child would inherit it held and wait for it forever.
+    """
+    global _HANDLES_LOCK
+    _HANDLES_LOCK = threading.Lock()
+    _HANDLES.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def open_cache(directory: Path) -> Any:
     """Return this process's handle on the file-system cache in ``directory``.
 

@@ -231,3 +231,54 @@ def test_parse_inputs_reports_each_bad_value() -> None:
     assert "Price of an outsourced examination: enter a number from 0 up" in text
     assert "Share of an hour's cost: enter a number from 0 to 1" in text
     assert "Appraisal period: enter a whole number of years" in text
+
+
+def test_a_job_forked_while_another_thread_holds_the_cache_lock_still_runs(tmp_path: Path) -> None:
+    """Background jobs are forked from a threaded server; the child must not inherit a held lock.
+
+    Reproduces the hang seen in the browser tests: a request thread was inside ``open_cache``
+    when another request forked the Monte Carlo job, which then waited for the lock for ever.
+    """
+    import multiprocess
+
+    from dashboard import store as store_module
+
+    def child(directory: str) -> None:
+        store_module.open_cache(Path(directory)).set("ok", 1)
+
+    with store_module._HANDLES_LOCK:  # as a request thread would be at the moment of the fork
+        proc = multiprocess.get_context("fork").Process(target=child, args=(str(tmp_path),))
+        proc.start()
+        proc.join(timeout=60)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        pytest.fail("the forked job waited for a lock its parent held")
+    assert proc.exitcode == 0
+    assert store_module.open_cache(tmp_path).get("ok") == 1
+
+
+def _write_parent(path: str) -> None:
+    import os
+
+    Path(path).write_text(str(os.getppid()))
+
+
+def test_background_jobs_start_from_the_fork_server_not_the_web_server(tmp_path: Path) -> None:
+    """A job must not be a fork of the threaded server (locks and SQLite state would come along)."""
+    import os
+    import time
+
+    import diskcache
+
+    from dashboard.jobs import JobManager
+
+    manager = JobManager(diskcache.Cache(str(tmp_path / "jobs")))
+    out = tmp_path / "parent.txt"
+    pid = manager.call_job_fn("k", lambda *a: _write_parent(str(out)), (), {})
+    deadline = time.monotonic() + 120
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert out.exists(), "the job never ran"
+    assert pid != os.getpid()
+    assert int(out.read_text()) != os.getpid()

@@ -1,0 +1,59 @@
+"""Background jobs started from a clean fork server, never forked from the threaded web server.
+
+Dash's :class:`~dash.DiskcacheManager` forks each job from the web server process. The server is
+threaded: a fork taken while another request thread holds a lock, or has an SQLite transaction
+open on the result cache, leaves the child waiting for ever (SQLite's own documentation forbids
+carrying a connection across ``fork``). Jobs here are started by a ``forkserver``: a
+single-threaded process that imported the analysis code once and forks a fresh child per job, so
+a job starts in well under a second and inherits no lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from dash import DiskcacheManager
+
+__all__ = ["PRELOAD", "JobManager"]
+
+PRELOAD = (
+    "pandas",
+    "numpy",
+    "diskcache",
+    "dash",
+    "evaluation.pipeline",
+    "dashboard.services",
+    "dashboard.pages",
+)
+"""Modules the fork server imports once, so that each job starts without importing them."""
+
+_CONTEXT: Any = None
+_CONTEXT_LOCK = threading.Lock()
+
+
+def _context() -> Any:
+    """Return the ``forkserver`` context of :mod:`multiprocess` (Dash's process library)."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            import multiprocess
+
+            ctx = multiprocess.get_context("forkserver")
+            ctx.set_forkserver_preload(list(PRELOAD))
+            _CONTEXT = ctx
+        return _CONTEXT
+
+
+class JobManager(DiskcacheManager):  # type: ignore[misc]
+    """A :class:`dash.DiskcacheManager` whose jobs start from a fork server."""
+
+    def call_job_fn(self, key: Any, job_fn: Any, args: Any, context: Any) -> int:
+        """Start ``job_fn`` in a fresh process and return its process id."""
+        process = _context().Process(
+            target=job_fn,
+            args=(key, self._make_progress_key(key), args, context),
+            daemon=False,
+        )
+        process.start()
+        return int(process.pid)
