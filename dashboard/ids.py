@@ -37,6 +37,10 @@ class OVERVIEW:
     RESULT = "overview-result"
     DOWNLOAD = "overview-download"
     DOWNLOAD_BUTTON = "overview-download-button"
+    HISTORY = "overview-history"
+    HISTORY_PROGRESS = "overview-history-progress"
+    HISTORY_STATUS = "overview-history-status"
+    HISTORY_CANCEL = "overview-history-cancel"
 
 
 class REPORTS:

@@ -42,6 +42,8 @@ __all__ = [
     "FONT",
     "PALETTE",
     "alt_text",
+    "answer_history_chart",
+    "answer_history_data",
     "cumulative_npsv_chart",
     "cumulative_npsv_data",
     "event_study_chart",
@@ -685,6 +687,69 @@ def rollout_chart(rollout: RolloutResult, *, title: str | None = None) -> go.Fig
             name="cumulative NPSV (discounted)",
             line={"color": PALETTE["dark_grey"], "width": 3, "dash": "dash"},
             marker={"symbol": "diamond", "size": 8},
+        )
+    )
+    fig.add_hline(y=0, line={"color": _GREY, "width": 1})
+    fig.update_xaxes(type="category")
+    return fig
+
+
+# ---------------------------------------------------------------- how the answer moved
+
+
+def answer_history_data(history: pd.DataFrame) -> pd.DataFrame:
+    """Return the pilots' NPSV and BCR as each year's report gave them.
+
+    ``history`` is :func:`evaluation.annual.answer_history`. Columns: ``report_year``,
+    ``npsv_gbp``, ``bcr``, ``vfm_category``, ``prob_positive``, ``rollout_npsv_gbp``.
+    """
+    h = history.sort_values("financial_year")
+    return pd.DataFrame(
+        {
+            "report_year": h["financial_year"].astype(str).to_numpy(),
+            "npsv_gbp": h["npsv"].astype(float).to_numpy(),
+            "bcr": h["bcr"].astype(float).to_numpy(),
+            "vfm_category": h["vfm_category"].astype(str).to_numpy(),
+            "prob_positive": h["prob_positive"].astype(float).to_numpy(),
+            "rollout_npsv_gbp": h["rollout_npsv"].astype(float).to_numpy(),
+        }
+    )
+
+
+def answer_history_chart(history: pd.DataFrame) -> go.Figure:
+    """Plot how the answer moved: each report year's pilot NPSV (bars, labelled with the BCR).
+
+    >>> h = pd.DataFrame({"financial_year": ["2023-24", "2024-25"], "npsv": [-2e6, 1e6],
+    ...     "bcr": [0.6, 1.2], "vfm_category": ["Poor", "Low"], "prob_positive": [0.1, 0.7],
+    ...     "rollout_npsv": [-5e6, 4e6]})
+    >>> print(alt_text(answer_history_chart(h)).split(":")[0])
+    Chart of the pilots' NPSV as each annual report gave it, 2023-24 to 2024-25
+    """
+    data = answer_history_data(history)
+    first, last = data["report_year"].iloc[0], data["report_year"].iloc[-1]
+    alt = (
+        f"Chart of the pilots' NPSV as each annual report gave it, {first} to {last}: "
+        + "; ".join(
+            f"{y} {_millions(v)} (BCR {b:.2f})"
+            for y, v, b in zip(data["report_year"], data["npsv_gbp"], data["bcr"], strict=True)
+        )
+        + ". The values are in the table that follows."
+    )
+    fig = _figure(
+        "How the answer moved: the pilots' NPSV in each year's report",
+        alt,
+        xaxis_title="Annual report for financial year",
+        yaxis_title="NPSV, GBP million (real)",
+    )
+    y = data["npsv_gbp"] / 1e6
+    fig.add_trace(
+        go.Bar(
+            x=data["report_year"],
+            y=y,
+            name="pilots' NPSV",
+            marker_color=[_BLUE if v >= 0 else _ORANGE for v in y],
+            text=[f"BCR {b:.2f}" for b in data["bcr"]],
+            textposition="outside",
         )
     )
     fig.add_hline(y=0, line={"color": _GREY, "width": 1})

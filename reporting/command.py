@@ -43,18 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report sets and print where they are."""
-    from evaluation.annual import (
-        AnnualReport,
-        QaRoles,
-        build_annual_report,
-        cut_inputs,
-        report_years,
-        write_cut,
-    )
+    from evaluation.annual import AnnualReport, QaRoles, report_for_year, report_years
     from evaluation.annual.workbook import write_workbook
     from evaluation.errors import ConfigError
     from evaluation.ingest import load_ledger, load_panel, load_register
-    from evaluation.pipeline import PipelineInputs, run_pipeline
+    from evaluation.pipeline import PipelineInputs
     from evaluation.provenance import file_sha256
     from reporting._atomic import atomic_output_dir
     from reporting.render import chart_svgs, render_html, render_pdf
@@ -89,22 +82,22 @@ def run(args: argparse.Namespace) -> int:
     written = []
 
     def compute(year: str, folder: Path, previous: AnnualReport | None) -> AnnualReport:
-        cut = cut_inputs(panel, register, ledger, year)
-        paths = write_cut(cut, folder)
-        result = run_pipeline(
-            PipelineInputs(
-                panel=paths["panel"],
-                register=paths["register"],
-                ledger=paths["ledger"],
-                params=args.params,
-                method=args.method,
-                inference=args.inference,
-                reps=args.reps,
-                seed=args.seed,
-                draws=args.draws,
-            )
+        return report_for_year(
+            panel,
+            register,
+            ledger,
+            year,
+            folder,
+            previous,
+            qa=qa,
+            sources=sources,
+            params=args.params,
+            method=args.method,
+            inference=args.inference,
+            reps=args.reps,
+            seed=args.seed,
+            draws=args.draws,
         )
-        return build_annual_report(result, year, previous, cut=cut, qa=qa, sources=sources)
 
     for year in todo:
         if year not in wanted:  # only the comparison base of the first wanted year

@@ -225,3 +225,45 @@ def test_chance_in_words() -> None:
 
     assert _chance(0.0) == _chance(0.004) == "less than a 1%"
     assert _chance(0.126) == "a 13%" and _chance(0.999) == "more than a 99%"
+
+
+def test_report_for_year_is_the_report_command_s_year(years, tmp_path) -> None:
+    """The one shared path (CLI and dashboard) gives the same report as cut + run + build."""
+    from _annual import DRAWS, REPS, sources
+
+    from evaluation.annual import answer_history, report_for_year
+
+    panel, register, ledger = loaded()
+    previous = years["2024-25"].report
+    report = report_for_year(
+        panel,
+        register,
+        ledger,
+        "2025-26",
+        tmp_path / "cut",
+        previous,
+        sources=sources(),
+        reps=REPS,
+        draws=DRAWS,
+    )
+    assert report.headline == years["2025-26"].report.headline
+    assert report.answer == years["2025-26"].report.answer
+    assert sorted(p.name for p in (tmp_path / "cut").iterdir()) == sorted(
+        p.name for p in years["2025-26"].paths.values()
+    )
+
+    table = answer_history([report, previous])  # any order in, oldest first out
+    assert table["financial_year"].tolist() == ["2024-25", "2025-26"]
+    for row, r in zip(table.itertuples(index=False), (previous, report), strict=True):
+        h = r.headline
+        assert (row.npsv, row.bcr, row.vfm_category, row.prob_positive) == (
+            h.npsv,
+            h.bcr,
+            h.vfm_category,
+            h.prob_positive,
+        )
+        assert (row.rollout_npsv, row.pilots_live, row.payback_year) == (
+            h.rollout_npsv,
+            h.pilots_live,
+            h.payback_year,
+        )

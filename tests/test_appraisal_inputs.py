@@ -339,3 +339,24 @@ def test_public_api_is_pinned():
     )
     for name in ap.__all__:
         assert getattr(ap, name) is not None
+
+
+def test_updating_several_parameters_at_once_equals_updating_them_in_turn() -> None:
+    from evaluation.appraisal import load_params
+
+    p = load_params()
+    changes = {
+        "discounting.rate": 0.05,
+        "optimism_bias.rollout": "upper",
+        "settings.appraisal_period_years": 12,
+    }
+    chained = p
+    for k, v in changes.items():
+        chained = chained.updated(k, v)
+    many = p.updated_many(changes)
+    assert many.raw == chained.raw
+    assert many.discount_bands[0].rate == 0.05 and many.ob_rollout_stage == "upper"
+    assert many.period_years == 12
+    # a bad value is refused, naming the key, as a single update would be
+    with pytest.raises(AppraisalError, match="appraisal_period_years"):
+        p.updated_many({"discounting.rate": 0.05, "settings.appraisal_period_years": -3})

@@ -149,7 +149,7 @@ def _charts_drawn(page: Any, n: int) -> None:
 
 
 PAGES = [
-    ("overview", "/", "#overview-waves", 3),
+    ("overview", "/", "#overview-history-chart", 4),
     ("effects", "/effects", "#effects-event-study", 3),
     ("value-for-money", "/value-for-money", "#vfm-monte-carlo", 4),
     ("reports", "/reports", "iframe.pf-report-frame", 0),

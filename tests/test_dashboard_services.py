@@ -282,3 +282,67 @@ def test_background_jobs_start_from_the_fork_server_not_the_web_server(tmp_path:
     assert out.exists(), "the job never ran"
     assert pid != os.getpid()
     assert int(out.read_text()) != os.getpid()
+
+
+def test_history_has_one_row_per_report_year_equal_to_that_year_s_report(
+    store: UserStore, tmp_path: Path
+) -> None:
+    from dashboard.pages.overview import history
+    from dashboard.services import answer_history_view, report_years
+    from evaluation.annual import report_for_year
+
+    token = bundled_dataset(store).token
+    steps: list[tuple[int, int]] = []
+    table = answer_history_view(
+        store, token, SETTINGS, progress=lambda i, n, s: steps.append((i, n))
+    )
+    years = report_years(store, token)
+    assert table["financial_year"].tolist() == years and len(years) >= 2
+    assert steps[0] == (0, len(years)) and steps[-1] == (len(years), len(years))
+    # the first year's row is that year's report, made independently
+    frames = load_frames(store, token)
+    first = report_for_year(
+        frames.panel,
+        frames.register,
+        frames.ledger,
+        years[0],
+        tmp_path,
+        robustness=False,
+        **SETTINGS.pipeline_options(),
+    ).headline
+    row = table.iloc[0]
+    assert (row["npsv"], row["bcr"], row["rollout_npsv"]) == (
+        first.npsv,
+        first.bcr,
+        first.rollout_npsv,
+    )
+    # cached: the second call computes nothing
+    again: list[tuple[int, int]] = []
+    same = answer_history_view(
+        store, token, SETTINGS, progress=lambda i, n, s: again.append((i, n))
+    )
+    pd.testing.assert_frame_equal(same, table)
+    assert again == []
+    # drawn with its numbers: one table row per year, and a summary naming both ends
+    html_text = str(history(table))
+    assert html_text.count("govuk-table__row") == len(years) + 1
+    assert years[0] in html_text and years[-1] in html_text
+
+
+def test_what_if_without_the_options_list_gives_the_same_answer() -> None:
+    """The dashboard's fast what-if skips the options list; nothing else may change."""
+    import evaluation as ev
+    from evaluation.appraisal import appraise, load_effects, load_params
+
+    ledger = ev.load_ledger(SAMPLE / "costs.csv")
+    reg = ev.load_register(SAMPLE / "register.csv")
+    go_live = dict(zip(reg["force"], reg["go_live"], strict=True))
+    effects = load_effects(SAMPLE / "effects.csv")
+    params = load_params()
+    full = appraise(ledger, effects, params, go_live=go_live, uncertainty=False)
+    fast = appraise(ledger, effects, params, go_live=go_live, uncertainty=False, options=False)
+    assert fast.options is None and full.options is not None
+    assert fast.summary == full.summary
+    assert fast.rollout is not None and full.rollout is not None
+    assert fast.rollout.summary == full.rollout.summary
+    pd.testing.assert_frame_equal(fast.by_year, full.by_year)

@@ -10,9 +10,15 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import components as c
 from dashboard import figures, ids
 from dashboard.security import safe_csv
-from dashboard.services import cached_pipeline_result, load_frames, metric_names, pipeline_result
+from dashboard.services import (
+    answer_history_view,
+    cached_pipeline_result,
+    load_frames,
+    metric_names,
+    pipeline_result,
+)
 
-__all__ = ["PATH", "TITLE", "coverage", "layout", "register", "render", "waves"]
+__all__ = ["PATH", "TITLE", "coverage", "history", "layout", "register", "render", "waves"]
 
 PATH = "/"
 TITLE = "Overview"
@@ -44,6 +50,19 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 className="govuk-button govuk-button--secondary",
             ),
             dcc.Download(id=ids.OVERVIEW.DOWNLOAD),
+            c.heading("How the answer moved year by year", 2, "l"),
+            html.P(
+                "Each year's answer on the data as they stood at that year's end, as the annual "
+                "reports give it.",
+                className="govuk-body",
+            ),
+            c.progress_panel(
+                ids.OVERVIEW.HISTORY_PROGRESS,
+                ids.OVERVIEW.HISTORY_STATUS,
+                ids.OVERVIEW.HISTORY_CANCEL,
+                "Progress of the year-by-year analysis",
+            ),
+            html.Div(id=ids.OVERVIEW.HISTORY, **{"aria-live": "polite"}),
         ]
     )
 
@@ -156,6 +175,69 @@ def render(result: Any, frames: Any) -> Any:
     return html.Div(out)
 
 
+_HISTORY_SHOWN = (
+    "financial_year",
+    "pilots_live",
+    "npsv",
+    "bcr",
+    "vfm_category",
+    "prob_positive",
+    "payback_year",
+    "rollout_npsv",
+    "confidence",
+)
+
+
+def history(table: pd.DataFrame) -> Any:
+    """Return the year-by-year answer: chart, one-line summary and the numbers."""
+    from evaluation.plots import answer_history_chart, answer_history_data
+
+    if table.empty:
+        return html.P("No annual report can be made on this data yet.", className="govuk-body")
+    data = answer_history_data(table)
+    first, last = data.iloc[0], data.iloc[-1]
+    if len(data) == 1:
+        summary = (
+            f"The {last['report_year']} report is the first: NPSV {c.fmt_gbp(last['npsv_gbp'])}, "
+            f"BCR {last['bcr']:.2f}."
+        )
+    else:
+        summary = (
+            f"From the {first['report_year']} report to the {last['report_year']} report the "
+            f"pilots' NPSV moved from {c.fmt_gbp(first['npsv_gbp'])} to "
+            f"{c.fmt_gbp(last['npsv_gbp'])} and the BCR from {first['bcr']:.2f} to "
+            f"{last['bcr']:.2f} ({last['vfm_category']} value for money)."
+        )
+    shown = table[list(_HISTORY_SHOWN)]
+    return c.chart(
+        answer_history_chart(table),
+        id="overview-history-chart",
+        summary=summary,
+        table=c.data_table(
+            shown,
+            "The answer in each year's report",
+            formats={
+                "npsv": c.fmt_gbp,
+                "rollout_npsv": c.fmt_gbp,
+                "bcr": lambda v: c.fmt_num(v, 2),
+                "prob_positive": lambda v: c.fmt_pct(v, 0),
+            },
+            labels={
+                "financial_year": "Report year",
+                "pilots_live": "Pilots live",
+                "npsv": "NPSV",
+                "bcr": "BCR",
+                "vfm_category": "Value for money",
+                "prob_positive": "P(NPSV > 0)",
+                "payback_year": "Payback",
+                "rollout_npsv": "Rollout NPSV",
+                "confidence": "Confidence",
+            },
+            numeric=["pilots_live", "npsv", "bcr", "prob_positive", "rollout_npsv"],
+        ),
+    )
+
+
 def download_text(result: Any) -> str:
     """Return the effects table and the appraisal by year as one CSV text (formulas made inert)."""
     effects = safe_csv(result.effects, float_format="%.6g")
@@ -207,3 +289,35 @@ def register(app: Any, ctx: Any) -> None:
         out = render(result, load_frames(store, token))
         set_progress(("2", "2", "Done."))
         return out
+
+    @app.callback(
+        Output(ids.OVERVIEW.HISTORY, "children"),
+        Input(ids.OVERVIEW.RESULT, "children"),
+        State(ids.DATASET, "data"),
+        background=True,
+        manager=ctx.manager,
+        progress=[
+            Output(ids.OVERVIEW.HISTORY_PROGRESS, "value"),
+            Output(ids.OVERVIEW.HISTORY_PROGRESS, "max"),
+            Output(ids.OVERVIEW.HISTORY_STATUS, "children"),
+        ],
+        running=[(Output(ids.OVERVIEW.HISTORY_CANCEL, "disabled"), False, True)],
+        cancel=[Input(ids.OVERVIEW.HISTORY_CANCEL, "n_clicks")],
+    )
+    def _history(set_progress: Any, result: Any, token: str | None) -> Any:
+        """After the main answer is drawn, analyse each report year in turn."""
+        from evaluation.errors import PathfinderError
+
+        if not result or not token:
+            return None
+
+        def progress(i: int, n: int, text: str) -> None:
+            set_progress((str(i), str(n), f"Year {min(i + 1, n)} of {n}: {text}"))
+
+        try:
+            table = answer_history_view(store, token, settings, progress=progress)
+        except PathfinderError as exc:
+            set_progress(("0", "1", "Stopped."))
+            return c.error_summary("The year-by-year analysis could not run", [str(exc)])
+        set_progress(("1", "1", "Done."))
+        return history(table)

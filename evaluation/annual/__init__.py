@@ -20,8 +20,10 @@ from evaluation.annual.model import (
     Table,
     build_annual_report,
 )
+from evaluation.annual.yearly import HISTORY_COLUMNS, answer_history, report_for_year
 
 __all__ = [
+    "HISTORY_COLUMNS",
     "AnnualReport",
     "Chart",
     "Column",
@@ -31,8 +33,10 @@ __all__ = [
     "Section",
     "Table",
     "YearCut",
+    "answer_history",
     "build_annual_report",
     "cut_inputs",
+    "report_for_year",
     "report_years",
     "write_cut",
     "year_end",

@@ -198,6 +198,7 @@ def appraise(
     drivers: pd.Series | None = None,
     monte_carlo: bool = True,
     uncertainty: bool = True,
+    options: bool = True,
     source: str = "ledger",
 ) -> Appraisal:
     """Appraise the pilot digital teams by Green Book rules.
@@ -228,6 +229,10 @@ def appraise(
     uncertainty
         Whether to run sensitivity, switching values and scenarios (and the Monte Carlo);
         ``False`` gives the central appraisal only, with empty uncertainty tables.
+    options
+        Whether to appraise the options list (needs ``rollout``); ``False`` leaves
+        ``Appraisal.options`` as ``None`` (the dashboard's interactive what-if, which does not
+        show it, skips about half the work).
     source
         Name of the ledger in messages.
 
@@ -341,7 +346,7 @@ def appraise(
         )
 
     roll = None
-    options = None
+    option_table = None
     if rollout:
         from evaluation.appraisal.options import appraise_options
         from evaluation.appraisal.rollout import RolloutModel, project_rollout
@@ -360,7 +365,8 @@ def appraise(
             uncertainty=uncertainty,
             model=model,
         )
-        options = appraise_options(model, params, eff)
+        if options:
+            option_table = appraise_options(model, params, eff)
 
     return Appraisal(
         summary=summary,
@@ -383,7 +389,7 @@ def appraise(
         params_name=params.name,
         params_version=params.version,
         go_forward_uncertainty=gf_unc,
-        options=options,
+        options=option_table,
         realised_to_date=realised,
         projected=projected,
         non_monetised=non_monetised,
