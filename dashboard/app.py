@@ -99,6 +99,7 @@ def create_app(config: DashboardConfig) -> Any:
     import diskcache
     from dash import Input, Output, dcc, html
 
+    from dashboard import components as c
     from dashboard import ids, pages
     from dashboard.auth import current_user, install_basic_auth
     from dashboard.jobs import JobManager
@@ -114,7 +115,7 @@ def create_app(config: DashboardConfig) -> Any:
     app = dash.Dash(
         __name__,
         title="Pathfinder evaluation",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None: never retitle the tab
         assets_folder=str(Path(__file__).parent / "assets"),
         serve_locally=True,
         suppress_callback_exceptions=True,
@@ -149,7 +150,7 @@ def create_app(config: DashboardConfig) -> Any:
             html.Nav(
                 html.Ul(id=ids.NAV, className="govuk-service-navigation__list"),
                 className="govuk-service-navigation govuk-width-container",
-                **{"aria-label": "Pages"},
+                **c.aria(label="Pages"),
             ),
             html.Div(
                 html.Main(
@@ -191,7 +192,7 @@ def create_app(config: DashboardConfig) -> Any:
                     p.TITLE,
                     href=p.PATH,
                     className="govuk-service-navigation__link",
-                    **({"aria-current": "page"} if p is page else {}),
+                    **(c.aria(current="page") if p is page else {}),
                 ),
                 className="govuk-service-navigation__item"
                 + (" govuk-service-navigation__item--active" if p is page else ""),

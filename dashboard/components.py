@@ -78,6 +78,15 @@ def fmt_p(x: Any) -> str:
     return "< 0.001" if float(x) < 0.001 else f"{float(x):.3f}"
 
 
+def aria(**attrs: str) -> dict[str, Any]:
+    """Return ``aria-*`` attributes for a component (``aria(live="polite")``).
+
+    >>> aria(live="polite", label="Pages")
+    {'aria-live': 'polite', 'aria-label': 'Pages'}
+    """
+    return {f"aria-{k.replace('_', '-')}": v for k, v in attrs.items()}
+
+
 def heading(text: str, level: int = 2, size: str = "l") -> Any:
     """Return a GOV.UK heading."""
     tag = {1: html.H1, 2: html.H2, 3: html.H3}[level]
@@ -93,7 +102,7 @@ def warning_text(text: str) -> html.Div:
     """Return GOV.UK warning text."""
     return html.Div(
         [
-            html.Span("!", className="govuk-warning-text__icon", **{"aria-hidden": "true"}),
+            html.Span("!", className="govuk-warning-text__icon", **aria(hidden="true")),
             html.Strong(
                 [html.Span("Warning", className="govuk-visually-hidden"), " ", text],
                 className="govuk-warning-text__text",
@@ -237,7 +246,7 @@ def chart(
                     className="pf-graph",
                 ),
                 role="img",
-                **{"aria-label": alt_text(figure)},
+                **aria(label=alt_text(figure)),
             ),
             details,
         ],
@@ -252,7 +261,7 @@ def scroll_region(children: Any, label: str) -> html.Div:
         className="govuk-details__text pf-scroll",
         tabIndex="0",
         role="region",
-        **{"aria-label": label},
+        **aria(label=label),
     )
 
 
@@ -310,7 +319,7 @@ def number_field(
             max=max,
             debounce=True,
             className=f"govuk-input govuk-input--width-{width}",
-            inputMode="decimal",
+            inputMode="decimal",  # type: ignore[arg-type]  # valid HTML, not in the stub
         )
     )
     return html.Div(children, className="govuk-form-group")

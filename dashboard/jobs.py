@@ -45,7 +45,7 @@ def _context() -> Any:
         return _CONTEXT
 
 
-class JobManager(DiskcacheManager):  # type: ignore[misc]
+class JobManager(DiskcacheManager):
     """A :class:`dash.DiskcacheManager` whose jobs start from a fork server."""
 
     def call_job_fn(self, key: Any, job_fn: Any, args: Any, context: Any) -> int:

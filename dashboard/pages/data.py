@@ -90,7 +90,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 ],
                 className="govuk-form-group",
             ),
-            html.Div(id=ids.UPLOAD.STATUS, role="status", **{"aria-live": "polite"}),
+            html.Div(id=ids.UPLOAD.STATUS, role="status", **c.aria(live="polite")),
             html.Div(id=ids.UPLOAD.REPORT),
         ]
     )
@@ -136,7 +136,7 @@ def register(app: Any, ctx: Any) -> None:
         outcome = check_upload(
             ctx.store,
             user,
-            kind,  # type: ignore[arg-type]
+            kind,
             filename or "upload",
             contents,
             ctx.dataset(user),

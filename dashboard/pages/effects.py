@@ -97,7 +97,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
                     className="govuk-grid-row",
                 ),
                 className="pf-form",
-                **{"aria-label": "Estimation options"},
+                **c.aria(label="Estimation options"),
             ),
             html.Div(id=ids.EFFECTS.TRENDS),
             c.progress_panel(
@@ -106,7 +106,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 ids.EFFECTS.CANCEL,
                 "Progress of the estimation",
             ),
-            html.Div(id=ids.EFFECTS.RESULT, **{"aria-live": "polite"}),
+            html.Div(id=ids.EFFECTS.RESULT, **c.aria(live="polite")),
         ]
     )
 

@@ -41,7 +41,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 ids.OVERVIEW.CANCEL,
                 "Progress of the analysis",
             ),
-            html.Div(id=ids.OVERVIEW.RESULT, **{"aria-live": "polite"}),
+            html.Div(id=ids.OVERVIEW.RESULT, **c.aria(live="polite")),
             html.Button(
                 "Download the effects and appraisal by year (CSV)",
                 id=ids.OVERVIEW.DOWNLOAD_BUTTON,
@@ -62,7 +62,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 ids.OVERVIEW.HISTORY_CANCEL,
                 "Progress of the year-by-year analysis",
             ),
-            html.Div(id=ids.OVERVIEW.HISTORY, **{"aria-live": "polite"}),
+            html.Div(id=ids.OVERVIEW.HISTORY, **c.aria(live="polite")),
         ]
     )
 

@@ -92,7 +92,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
                     className="govuk-grid-row",
                 ),
                 className="pf-form",
-                **{"aria-label": "Pilot design options"},
+                **c.aria(label="Pilot design options"),
             ),
             html.Button(
                 "Run the study",
@@ -107,7 +107,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 ids.DESIGN.CANCEL,
                 "Progress of the pilot-design study",
             ),
-            html.Div(id=ids.DESIGN.RESULT, **{"aria-live": "polite"}),
+            html.Div(id=ids.DESIGN.RESULT, **c.aria(live="polite")),
         ]
     )
 

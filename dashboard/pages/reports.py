@@ -52,7 +52,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 ids.REPORTS.CANCEL,
                 "Progress of the report",
             ),
-            html.Div(id=ids.REPORTS.RESULT, **{"aria-live": "polite"}),
+            html.Div(id=ids.REPORTS.RESULT, **c.aria(live="polite")),
         ]
     )
 

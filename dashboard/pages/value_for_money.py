@@ -160,9 +160,9 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 "sensitivity and Monte Carlo analysis follow in the background.",
                 className="govuk-body-l",
             ),
-            html.Form(controls, className="pf-form", **{"aria-label": "What-if assumptions"}),
+            html.Form(controls, className="pf-form", **c.aria(label="What-if assumptions")),
             html.Div(id=ids.VFM.ERROR),
-            html.Div(id=ids.VFM.HEADLINE, **{"aria-live": "polite"}),
+            html.Div(id=ids.VFM.HEADLINE, **c.aria(live="polite")),
             c.heading("Uncertainty", 2, "l"),
             c.progress_panel(
                 ids.VFM.PROGRESS,

@@ -109,7 +109,7 @@ def effects_view(
     with _cache(store) as cache:
         hit = cache.get(key)
     if hit is not None:
-        return hit  # type: ignore[no-any-return]
+        return hit
     from evaluation.errors import PathfinderError
     from evaluation.sensitivity import honest_bounds
 

@@ -63,7 +63,7 @@ def annual_report(
     frames = load_frames(store, token)
     years = report_years(store, token)
     todo = years[max(years.index(year) - 1, 0) : years.index(year) + 1]
-    sources = {
+    sources: dict[str, dict[str, str]] = {
         k: {"file": p.name, "sha256": file_sha256(p)}
         for k, p in zip(KINDS, frames.paths, strict=True)
     }
