@@ -346,3 +346,33 @@ def test_what_if_without_the_options_list_gives_the_same_answer() -> None:
     assert fast.rollout is not None and full.rollout is not None
     assert fast.rollout.summary == full.rollout.summary
     pd.testing.assert_frame_equal(fast.by_year, full.by_year)
+
+
+def test_switching_values_are_shown_in_words_with_every_row_kept() -> None:
+    from dashboard.pages.value_for_money import switching_table
+
+    raw = pd.DataFrame(
+        {
+            "input": ["effect:outsourced_exams", "cost_scale", "discount_rate"],
+            "description": ["effect estimate per force-year", "multiplier on costs", "rate"],
+            "central": [-170.6, 1.0, 0.035],
+            "switching_value": [-740.5, -0.108, float("nan")],
+            "change_pct": [334.0, -110.8, float("nan")],
+            "note": ["in units of the metric", "", "NPSV keeps its sign for rates 0% to 100%"],
+            "feasible": [True, False, None],
+            "infeasible_because": ["", "negative: costs cannot fall below zero", ""],
+        }
+    )
+    t = switching_table(raw)
+    assert t.columns.tolist() == ["input", "central", "switching_value", "change_pct", "possible"]
+    assert t["input"].tolist() == [
+        "Effect on outsourced exams (effect estimate per force-year)",
+        "multiplier on costs",
+        "rate",
+    ]
+    assert t["possible"].tolist() == [
+        "Yes (in units of the metric)",
+        "No: negative: costs cannot fall below zero",
+        "NPSV keeps its sign for rates 0% to 100%",
+    ]
+    assert t["switching_value"].iloc[0] == -740.5 and t["change_pct"].iloc[1] == -110.8

@@ -18,7 +18,16 @@ from dashboard.services import (
     vfm_defaults,
 )
 
-__all__ = ["PATH", "TITLE", "headline", "layout", "parse_inputs", "register", "uncertainty"]
+__all__ = [
+    "PATH",
+    "TITLE",
+    "headline",
+    "layout",
+    "parse_inputs",
+    "register",
+    "switching_table",
+    "uncertainty",
+]
 
 PATH = "/value-for-money"
 TITLE = "Value for money"
@@ -313,6 +322,44 @@ def headline(a: Any) -> Any:
     return html.Div(out)
 
 
+def _sig(v: Any) -> str:
+    return "–" if v is None or v != v else f"{float(v):,.4g}"
+
+
+def _input_label(key: str, description: str) -> str:
+    kind, _, name = str(key).partition(":")
+    if kind == "effect":
+        return f"Effect on {name.replace('_', ' ')} ({description})"
+    return str(description)
+
+
+def switching_table(switching: pd.DataFrame) -> pd.DataFrame:
+    """Return the switching values in words: input, central and switching value, change needed.
+
+    ``possible`` says whether the switching value could happen, and why not or what it means.
+    """
+
+    def possible(row: Any) -> str:
+        if row["feasible"] is None or row["switching_value"] != row["switching_value"]:
+            return str(row["note"])
+        if not row["feasible"]:
+            return f"No: {row['infeasible_because']}"
+        return f"Yes ({row['note']})" if row["note"] else "Yes"
+
+    return pd.DataFrame(
+        {
+            "input": [
+                _input_label(k, d)
+                for k, d in zip(switching["input"], switching["description"], strict=True)
+            ],
+            "central": switching["central"].astype(float).to_numpy(),
+            "switching_value": switching["switching_value"].astype(float).to_numpy(),
+            "change_pct": switching["change_pct"].astype(float).to_numpy(),
+            "possible": [possible(r) for _, r in switching.iterrows()],
+        }
+    )
+
+
 def uncertainty(a: Any) -> Any:
     """Return the tornado, the Monte Carlo distribution and the scenarios of an appraisal."""
     from evaluation.plots import monte_carlo_chart, monte_carlo_data, tornado_chart, tornado_data
@@ -376,7 +423,23 @@ def uncertainty(a: Any) -> Any:
         )
     if not u.switching_values.empty:
         out.append(
-            c.data_table(u.switching_values, "Switching values: what would make the NPSV zero")
+            c.data_table(
+                switching_table(u.switching_values),
+                "Switching values: what would make the NPSV zero",
+                formats={
+                    "central": _sig,
+                    "switching_value": _sig,
+                    "change_pct": lambda v: "–" if v != v else f"{v:+,.0f}%",
+                },
+                labels={
+                    "input": "Input",
+                    "central": "Central value",
+                    "switching_value": "Value at which the NPSV is zero",
+                    "change_pct": "Change needed",
+                    "possible": "Possible?",
+                },
+                numeric=["central", "switching_value", "change_pct"],
+            )
         )
     return html.Div(out)
 
