@@ -102,7 +102,7 @@ def create_app(config: DashboardConfig) -> Any:
     from dashboard import components as c
     from dashboard import ids, pages
     from dashboard.auth import current_user, install_basic_auth
-    from dashboard.jobs import JobManager
+    from dashboard.jobs import JobManager, start_fork_server
     from dashboard.security import install_security
     from dashboard.services import bundled_dataset
     from dashboard.store import UserStore
@@ -110,6 +110,7 @@ def create_app(config: DashboardConfig) -> Any:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = UserStore(config.data_dir)
     manager = JobManager(diskcache.Cache(str(config.data_dir / "jobs")))
+    start_fork_server()
     ctx = AppContext(config, store, bundled_dataset(store), manager)
 
     app = dash.Dash(

@@ -15,7 +15,7 @@ from typing import Any
 
 from dash import DiskcacheManager
 
-__all__ = ["PRELOAD", "JobManager"]
+__all__ = ["PRELOAD", "JobManager", "start_fork_server"]
 
 PRELOAD = (
     "pandas",
@@ -43,6 +43,17 @@ def _context() -> Any:
             ctx.set_forkserver_preload(list(PRELOAD))
             _CONTEXT = ctx
         return _CONTEXT
+
+
+def start_fork_server() -> None:
+    """Start the fork server now (it loads :data:`PRELOAD` in the background), not on first job.
+
+    Called when the app is built, so that the first page's job does not wait for it.
+    """
+    from multiprocess import forkserver
+
+    _context()
+    forkserver.ensure_running()
 
 
 class JobManager(DiskcacheManager):

@@ -25,6 +25,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from evaluation.appraisal._memo import frame_digest, memoised
 from evaluation.appraisal._years import fy_label, fy_start
 from evaluation.appraisal.discounting import discount_factors
 from evaluation.appraisal.optimism import apply_optimism_bias, ob_rates
@@ -338,7 +339,6 @@ def build_cost_lines(
         ledger; the national rollout passes the pilots' ratios).
     """
     first, last = years[0], years[-1]
-    s_last, s_out = fy_start(last), fy_start(outturn_end)
     outside = ledger[(ledger["financial_year"] < first) | (ledger["financial_year"] > last)]
     if len(outside):
         r = outside.iloc[0]
@@ -347,6 +347,72 @@ def build_cost_lines(
             f"{first} to {last} ({len(outside)} row(s) in all): change settings.first_year or "
             "settings.appraisal_period_years"
         )
+    key = (
+        "cost-lines",
+        frame_digest(ledger),
+        params.digest_without(*_SECTIONS_NOT_READ),
+        tuple(years),
+        outturn_end,
+        ob_stage,
+        ledger_basis,
+        None if outturn is None else frame_digest(outturn),
+        None if refresh_ratio is None else tuple(sorted(refresh_ratio.items())),
+    )
+    lines = memoised(
+        key,
+        lambda: _undiscounted_lines(
+            ledger,
+            params,
+            years=years,
+            outturn_end=outturn_end,
+            ob_stage=ob_stage,
+            ledger_basis=ledger_basis,
+            outturn=outturn,
+            refresh_ratio=refresh_ratio,
+        ),
+    )
+
+    t = lines["financial_year"].map(fy_start).to_numpy(dtype=np.int64) - fy_start(base_year)
+    lines["t"] = t
+    lines["discount_factor"] = discount_factors(t, params.discount_bands)
+    lines["pv_gbp"] = lines["adjusted_gbp"] * lines["discount_factor"]
+    # residual value belongs to the asset: a sunk asset's residual is sunk too
+    lines["sunk"] = lines["asset_year"] < decision_year
+    order = {"outturn": 0, "forecast": 1, "refresh": 2, "residual": 3}
+    lines = lines.assign(_o=lines["basis"].map(order)).sort_values(
+        ["financial_year", "force", "_o", "category", "kind"], kind="stable"
+    )
+    lines = lines.drop(columns="_o").reset_index(drop=True)
+    return lines[list(COST_LINE_COLUMNS)]
+
+
+#: parameter sections the undiscounted cost lines never read (discounting is applied after)
+_SECTIONS_NOT_READ = (
+    "meta",
+    "discounting",
+    "unit_values",
+    "benefits",
+    "vfm",
+    "options",
+    "uncertainty",
+    "confidence",
+)
+
+
+def _undiscounted_lines(
+    ledger: pd.DataFrame,
+    params: ParameterSet,
+    *,
+    years: Sequence[str],
+    outturn_end: str,
+    ob_stage: str,
+    ledger_basis: str,
+    outturn: pd.DataFrame | None,
+    refresh_ratio: Mapping[str, float] | None,
+) -> pd.DataFrame:
+    """Outturn, projections, refreshes, optimism bias and residual values, before discounting."""
+    last = years[-1]
+    s_last, s_out = fy_start(last), fy_start(outturn_end)
     pb = params.price_base_year
     if outturn is None:
         outturn = aggregate_outturn(ledger, params, basis=ledger_basis)
@@ -442,18 +508,7 @@ def build_cost_lines(
             res["adjusted_gbp"] = -res["adjusted_gbp"].to_numpy() * sh
             lines = pd.concat([lines, res], ignore_index=True)
 
-    t = lines["financial_year"].map(fy_start).to_numpy(dtype=np.int64) - fy_start(base_year)
-    lines["t"] = t
-    lines["discount_factor"] = discount_factors(t, params.discount_bands)
-    lines["pv_gbp"] = lines["adjusted_gbp"] * lines["discount_factor"]
-    # residual value belongs to the asset: a sunk asset's residual is sunk too
-    lines["sunk"] = lines["asset_year"] < decision_year
-    order = {"outturn": 0, "forecast": 1, "refresh": 2, "residual": 3}
-    lines = lines.assign(_o=lines["basis"].map(order)).sort_values(
-        ["financial_year", "force", "_o", "category", "kind"], kind="stable"
-    )
-    lines = lines.drop(columns="_o").reset_index(drop=True)
-    return lines[list(COST_LINE_COLUMNS)]
+    return lines
 
 
 def _purchases(

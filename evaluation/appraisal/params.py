@@ -252,6 +252,24 @@ class ParameterSet:
     ob_mitigation: tuple[MitigationStep, ...] = ()
     wage_growth: Parameter | None = None
     non_monetised: tuple[str, ...] = ()
+    _digests: dict[tuple[str, ...], str] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def digest_without(self, *sections: str) -> str:
+        """Return a digest of the parameter document without the named top-level sections.
+
+        The set is fully determined by ``raw``, so equal digests mean equal parameters apart
+        from those sections (used to memoise tables that cannot depend on them).
+        """
+        from evaluation.appraisal._memo import sections_digest
+
+        key = tuple(sorted(sections))
+        digest = self._digests.get(key)
+        if digest is None:
+            digest = sections_digest(self.raw, frozenset(key))
+            self._digests[key] = digest
+        return digest
 
     @property
     def wage_growth_rate(self) -> float:
