@@ -88,8 +88,8 @@ _EXPORTS: dict[str, str] = {
     "transform_outcome": "evaluation.outcomes",
     "natural_units": "evaluation.outcomes",
     "NaturalEffect": "evaluation.outcomes",
-    "estimate": "evaluation.estimate",
-    "METHODS": "evaluation.estimate",
+    "estimate": "evaluation.estimation",
+    "METHODS": "evaluation.estimation",
     "Estimate": "evaluation.results",
     "DidResult": "evaluation.results",
     "fit_cs": "evaluation.estimators.callaway_santanna",
@@ -170,7 +170,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Problem,
         UserError,
     )
-    from evaluation.estimate import METHODS, estimate
+    from evaluation.estimation import METHODS, estimate
     from evaluation.estimators.bacon import goodman_bacon
     from evaluation.estimators.callaway_santanna import fit_cs
     from evaluation.estimators.event_study import fit_event_study

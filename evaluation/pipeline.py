@@ -23,7 +23,7 @@ from evaluation.appraisal import (
     load_params,
 )
 from evaluation.errors import EstimationError
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.ingest import (
     bundled_data_dir,
     load_all,

@@ -59,6 +59,25 @@ class Estimate:
     inference: str
     level: float = 0.95
 
+    @classmethod
+    def from_inference(
+        cls, estimate: float, out: Any, *, level: float, inference: str | None = None, i: int = 0
+    ) -> Estimate:
+        """Return ``estimate`` with row ``i`` of an inference outcome as its inference.
+
+        ``out`` has ``se``, ``ci_low``, ``ci_high`` and ``p_value`` arrays and a ``method``;
+        ``inference`` names the method when it differs from ``out.method``.
+        """
+        return cls(
+            estimate=float(estimate),
+            se=float(out.se[i]),
+            ci_low=float(out.ci_low[i]),
+            ci_high=float(out.ci_high[i]),
+            p_value=float(out.p_value[i]),
+            inference=out.method if inference is None else inference,
+            level=level,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict."""
         return {

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ConfigError
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.pilot_design.runner import DaskSettings, run_tasks
 from evaluation.synth import SynthArrays, SynthConfig, simulate
 

@@ -182,7 +182,7 @@ def test_formats() -> None:
 def test_robustness_checks_of_the_benefit_metrics(years) -> None:
     import numpy as np
 
-    from evaluation.estimate import estimate
+    from evaluation.estimation import estimate
     from evaluation.panel import attach_cohorts
 
     y = years["2025-26"]

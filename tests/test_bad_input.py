@@ -19,7 +19,7 @@ from evaluation.appraisal import load_params
 from evaluation.cases import aggregate_cases
 from evaluation.cli import main
 from evaluation.errors import AppraisalError, DataError
-from evaluation.estimate import METHODS, estimate
+from evaluation.estimation import METHODS, estimate
 from evaluation.ingest import bundled_data_dir, load_panel
 from evaluation.panel import Panel
 from evaluation.periods import column_frequency, parse_period

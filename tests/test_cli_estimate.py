@@ -166,7 +166,7 @@ def test_options_that_do_not_apply_are_errors(capsys: pytest.CaptureFixture[str]
     )
     assert code == 2 and "does not take covariates" in err
     from evaluation.errors import ConfigError
-    from evaluation.estimate import estimate
+    from evaluation.estimation import estimate
 
     df = pd.read_csv(MPDTA)
     with pytest.raises(ConfigError, match="do not apply"):

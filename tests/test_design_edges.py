@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from evaluation.errors import ConfigError, EstimationError
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.estimators.callaway_santanna import fit_cs
 from evaluation.inference.base import InferenceSettings
 from evaluation.panel import Panel

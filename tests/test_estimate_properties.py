@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from evaluation.errors import UserError
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 
 
 @st.composite

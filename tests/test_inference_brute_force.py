@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.estimators.event_study import fit_event_study
 from evaluation.panel import Panel
 

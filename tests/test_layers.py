@@ -34,3 +34,17 @@ def test_library_does_not_import_higher_layers(path: Path) -> None:
 def test_the_check_sees_imports() -> None:
     # the scanner itself must find an import, or the test above could never fail
     assert "dash" in _imports(ROOT / "dashboard" / "app.py")
+
+
+def test_no_submodule_shadows_a_public_name() -> None:
+    """Importing ``evaluation.X`` sets ``evaluation.X`` to the module: no public name may be one."""
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import evaluation
+
+    modules = {m.name for m in pkgutil.iter_modules(evaluation.__path__)}
+    assert not modules & set(evaluation.__all__), modules & set(evaluation.__all__)
+    importlib.import_module("evaluation.estimation")
+    assert callable(evaluation.estimate) and evaluation.estimate.__name__ == "estimate"

@@ -17,7 +17,7 @@ import os
 import numpy as np
 import pytest
 
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.pilot_design.designs import Design, History
 from evaluation.pilot_design.runner import DaskSettings, run_tasks
 from evaluation.pilot_design.simulate import PowerSpec, replicate

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evaluation.errors import ConfigError
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.pilot_design.runner import (
     DaskSettings,
     Progress,

@@ -24,7 +24,7 @@ from scipy import stats
 
 from evaluation.appraisal import Appraisal, Summary, appraise, load_effects, load_params
 from evaluation.cli import main
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.ingest import load_ledger, load_register
 from evaluation.pipeline import PipelineInputs, PipelineResult, run_pipeline, write_outputs
 from evaluation.provenance import file_sha256

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from evaluation.errors import ConfigError
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.estimators.event_study import fit_event_study
 from evaluation.estimators.sun_abraham import fit_sun_abraham, interaction_design
 from evaluation.inference.base import InferenceSettings

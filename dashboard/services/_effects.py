@@ -54,7 +54,7 @@ def _fit(
     seed: int,
     **options: Any,
 ) -> Any:
-    from evaluation.estimate import estimate
+    from evaluation.estimation import estimate
 
     if method == "cs":
         options.setdefault("allow_unbalanced", True)

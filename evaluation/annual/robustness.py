@@ -74,7 +74,7 @@ def robustness_checks(
     seed
         Seed of any resampling (default: the pipeline's seed).
     """
-    from evaluation.estimate import estimate
+    from evaluation.estimation import estimate
     from evaluation.estimators.callaway_santanna import fit_cs
     from evaluation.panel import Panel, attach_cohorts
     from evaluation.periods import detect_frequency

@@ -139,6 +139,20 @@ def _r(x: float | None, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
+_SWITCHING_COLUMNS = {
+    "input": "s",
+    "central": "g",
+    "switching_value": "g",
+    "change_pct": "pct",
+    "feasible": "s",
+    "price_basis": "s",
+}
+
+
+def _switching_table(switching: pd.DataFrame) -> str:
+    return _table(switching, _SWITCHING_COLUMNS)
+
+
 def _table(frame: pd.DataFrame, formats: dict[str, str]) -> str:
     cols = list(formats)
     cells = [[str(c) for c in cols]]
@@ -212,19 +226,7 @@ def _decision_uncertainty(unc: Uncertainty) -> list[str]:
         )
     if len(unc.switching_values):
         out.append("  Switching values of the go-forward NPSV:")
-        out.append(
-            _table(
-                unc.switching_values,
-                {
-                    "input": "s",
-                    "central": "g",
-                    "switching_value": "g",
-                    "change_pct": "pct",
-                    "feasible": "s",
-                    "price_basis": "s",
-                },
-            )
-        )
+        out.append(_switching_table(unc.switching_values))
     return out
 
 
@@ -345,19 +347,7 @@ def format_report(result: Appraisal, *, inputs: dict[str, object] | None = None)
     unc = result.uncertainty
     out.append("")
     out.append("Switching values (the input value at which NPSV = 0, others held central)")
-    out.append(
-        _table(
-            unc.switching_values,
-            {
-                "input": "s",
-                "central": "g",
-                "switching_value": "g",
-                "change_pct": "pct",
-                "feasible": "s",
-                "price_basis": "s",
-            },
-        )
-    )
+    out.append(_switching_table(unc.switching_values))
     out.append("")
     out.append("One-way sensitivity (tornado, largest swing first)")
     out.append(

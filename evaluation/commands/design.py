@@ -46,7 +46,7 @@ def parse_int_list(text: str, option: str) -> tuple[int, ...]:
 
 
 def _pairs(text: str) -> tuple[tuple[str, str | None], ...]:
-    from evaluation.estimate import INFERENCE_NAMES, METHODS
+    from evaluation.estimation import INFERENCE_NAMES, METHODS
 
     out: list[tuple[str, str | None]] = []
     for part in (p.strip() for p in text.split(",") if p.strip()):

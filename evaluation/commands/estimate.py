@@ -10,7 +10,7 @@ import pandas as pd
 
 from evaluation.commands._options import MAX_REPS, count, seed
 from evaluation.errors import ConfigError, DataError
-from evaluation.estimate import CONTROLS, INFERENCE_NAMES, METHODS, estimate
+from evaluation.estimation import CONTROLS, INFERENCE_NAMES, METHODS, estimate
 from evaluation.outcomes import SCALES
 from evaluation.panel import attach_cohorts, require_columns
 from evaluation.readers import read_table

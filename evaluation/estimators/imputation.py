@@ -955,15 +955,7 @@ def _result(
     gt = frame(slice(1 + h, 1 + h + c))
     gt.insert(0, "time", [panel.time_label(t) for _, t in layout.cells])
     gt.insert(0, "group", [panel.time_label(g) for g, _ in layout.cells])
-    overall = Estimate(
-        estimate=float(est[0]),
-        se=float(inf.se[0]),
-        ci_low=float(inf.ci_low[0]),
-        ci_high=float(inf.ci_high[0]),
-        p_value=float(inf.p_value[0]),
-        inference=inference,
-        level=settings.level,
-    )
+    overall = Estimate.from_inference(est[0], inf, level=settings.level, inference=inference)
     info: dict[str, object] = {
         "estimator": "Borusyak, Jaravel and Spiess (2024) imputation (= Gardner did2s)",
         "n_treated_obs": int(diag["Tr"][0].sum()),

@@ -296,14 +296,8 @@ def fit_sun_abraham(
         n_units=panel.n_units,
         n_periods=panel.n_periods,
         n_treated_units=n_effectively_treated(panel),
-        overall=Estimate(
-            estimate=overall_est,
-            se=float(overall_out.se[0]),
-            ci_low=float(overall_out.ci_low[0]),
-            ci_high=float(overall_out.ci_high[0]),
-            p_value=float(overall_out.p_value[0]),
-            inference=name,
-            level=settings.level,
+        overall=Estimate.from_inference(
+            overall_est, overall_out, level=settings.level, inference=name
         ),
         group_time=gt,
         event_study=es,

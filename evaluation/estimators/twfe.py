@@ -157,15 +157,7 @@ def twfe_statistic(
 
 
 def _estimate(beta: float, out: InferenceOutcome, level: float) -> Estimate:
-    return Estimate(
-        estimate=float(beta),
-        se=float(out.se[0]),
-        ci_low=float(out.ci_low[0]),
-        ci_high=float(out.ci_high[0]),
-        p_value=float(out.p_value[0]),
-        inference=out.method,
-        level=level,
-    )
+    return Estimate.from_inference(beta, out, level=level)
 
 
 # ---------------------------------------------------------------------------- TWFE

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EstimationError, check_option
-from evaluation.estimate import estimate
+from evaluation.estimation import estimate
 from evaluation.panel import Panel
 from evaluation.pilot_design.designs import Design, History, draw_pilots, size_strata
 from evaluation.synth import EffectSpec, Shape, effect_path
