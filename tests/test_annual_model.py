@@ -206,6 +206,55 @@ def test_robustness_checks_of_the_benefit_metrics(years) -> None:
     assert any("Placebo" in r or "placebo" in r for r in y.report.headline.confidence_reasons)
 
 
+def test_sensitivity_bounds_of_the_benefit_metrics_by_hand(years) -> None:
+    """At Mbar = 0 the bounds are the ordinary interval of the first post-go-live year's mean."""
+    import numpy as np
+    from scipy.stats import norm
+
+    from evaluation.estimation import estimate
+    from evaluation.panel import attach_cohorts
+
+    y = years["2025-26"]
+    impact = next(s for s in y.report.sections if s.key == "impact")
+    bounds = {t.key: t.frame for t in impact.tables}["robust-bounds"]
+    assert set(bounds["metric"]) == {"outsourced_exams", "officer_hours_digital"}
+    b = bounds[bounds["metric"] == "outsourced_exams"].set_index("mbar")
+    assert list(b.index) == [0.0, 0.5, 1.0, 2.0]
+    # by hand: the mean of event times 0..11 and its standard error from the event-study vcov
+    frame = attach_cohorts(y.result.panel, y.result.register)
+    es = estimate(
+        frame,
+        "outsourced_exams",
+        method="cs",
+        base_period="universal",
+        min_e=-12,
+        max_e=11,
+        inference="multiplier",
+        reps=y.result.inputs.reps,
+        rng=np.random.default_rng(y.result.inputs.seed),
+        allow_unbalanced=True,
+    )
+    v = es.info["event_study_vcov"]
+    times = np.array(v["event_time"])
+    post = times >= 0
+    table = es.event_study.set_index("event_time")
+    mean = float(table.loc[times[post], "estimate"].mean())
+    cov = np.asarray(v["vcov"])[np.ix_(post, post)]
+    se = float(np.sqrt(cov.sum()) / post.sum())
+    assert b.loc[0.0, "id_low"] == pytest.approx(mean, rel=1e-9)
+    assert b.loc[0.0, "id_high"] == pytest.approx(mean, rel=1e-9)
+    z = norm.ppf(0.975)
+    assert b.loc[0.0, "ci_low"] == pytest.approx(mean - z * se, rel=1e-6)
+    assert b.loc[0.0, "ci_high"] == pytest.approx(mean + z * se, rel=1e-6)
+    # wider as Mbar grows; zero inside from the breakdown value on, outside before it
+    assert (b["ci_high"] - b["ci_low"]).is_monotonic_increasing
+    k = b["breakdown_mbar"].iloc[0]
+    for mbar, row in b.iterrows():
+        inside = row["ci_low"] <= 0 <= row["ci_high"]
+        assert inside == (mbar >= k), (mbar, k)
+    assert b["verdict"].nunique() == 1 and b["verdict"].iloc[0]
+
+
 def test_table_csv_never_carries_a_formula(years, tmp_path) -> None:
     import dataclasses
 

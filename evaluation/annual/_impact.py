@@ -220,4 +220,21 @@ def _robustness_tables(rob: Robustness, per: str) -> list[Table]:
                 ("verdict", "Verdict", "text"),
             ],
         ),
+        _table(
+            "robust-bounds",
+            "Sensitivity to parallel-trends violations (Rambachan-Roth relative magnitudes): "
+            f"average effect per force per {per} in the year after go-live, if the trend "
+            "difference after go-live were up to Mbar times the largest before it",
+            rob.bounds,
+            [
+                ("metric", "Metric", "text"),
+                ("mbar", "Mbar", "num"),
+                ("id_low", "Identified set low", "num"),
+                ("id_high", "Identified set high", "num"),
+                ("ci_low", "Robust 95% CI low", "num"),
+                ("ci_high", "Robust 95% CI high", "num"),
+                ("breakdown_mbar", "Breakdown Mbar", "num"),
+                ("verdict", "Verdict", "text"),
+            ],
+        ),
     ]
