@@ -31,7 +31,21 @@ def test_table_equals_the_design_command_with_the_same_seed(
     store: UserStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = bundled_dataset(store).token
-    view = pilot_design(store, token, "4,10", "free", reps=2, seed=5, boot_reps=9)
+    steps: list[tuple[int, int, str]] = []
+    view = pilot_design(
+        store,
+        token,
+        "4,10",
+        "free",
+        reps=2,
+        seed=5,
+        boot_reps=9,
+        progress=lambda i, n, s: steps.append((i, n, s)),
+    )
+    # the page's bar moves with the simulations, not only at the start and the end
+    assert len(steps) >= 4 and steps[-1][0] == steps[-1][1]
+    assert [i / n for i, n, _ in steps] == sorted(i / n for i, n, _ in steps)
+    assert any("simulated pilots done" in s for _, _, s in steps)
     argv = ["--pilots", "4,10", "--reps", "2", "--boot-reps", "9", "--seed", "5"]
     code = main(["design", *argv, "--selection", "free", "--workers", "0", "--json"])
     out = capsys.readouterr()

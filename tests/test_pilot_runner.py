@@ -100,6 +100,16 @@ def test_progress_bar_only_when_enabled() -> None:
     assert quiet.getvalue() == ""
 
 
+def test_progress_callback_hears_every_chunk_in_order() -> None:
+    seen: list[tuple[int, int]] = []
+    settings = DaskSettings(
+        workers=0, chunk_size=3, progress=False, on_progress=lambda d, t: seen.append((d, t))
+    )
+    out = run_tasks(_counted, range(8), seed=1, settings=settings, key="cb")
+    assert len(out) == 8
+    assert seen == [(0, 8), (3, 8), (6, 8), (8, 8)]
+
+
 def test_settings_reject_bad_values() -> None:
     with pytest.raises(ConfigError, match="workers"):
         DaskSettings(workers=-1)

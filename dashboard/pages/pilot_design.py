@@ -184,7 +184,7 @@ def register(app: Any, ctx: Any) -> None:
             return None
 
         def progress(i: int, n: int, text: str) -> None:
-            set_progress((str(i), str(n), f"Step {min(i + 1, n)} of {n}: {text}"))
+            set_progress((str(i), str(n), text[:1].upper() + text[1:] + "."))
 
         try:
             view = pilot_design(

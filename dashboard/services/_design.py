@@ -141,6 +141,19 @@ def pilot_design(
     costs = {d: d.pilots * (setup + running * d.follow_up_months / 12) for d in designs}
     note = progress or (lambda i, n, s: None)
     note(0, 1, f"simulating {len(designs)} designs x {len(names)} metrics, {reps} pilots each")
+
+    # one run of ``reps`` simulations per (metric, design) study, one after the other
+    all_runs = len(designs) * len(names) * reps
+    finished = [0]
+
+    def simulated(done: int, total: int) -> None:
+        overall = finished[0] * total + done
+        if done >= total:
+            finished[0] += 1
+        note(
+            overall, all_runs + 1, f"simulating: {overall:,} of {all_runs:,} simulated pilots done"
+        )
+
     result = compare_designs(
         hist,
         designs,
@@ -149,7 +162,7 @@ def pilot_design(
         reps=reps,
         boot_reps=boot_reps,
         seed=seed,
-        settings=DaskSettings(workers=0, progress=False),
+        settings=DaskSettings(workers=0, progress=False, on_progress=simulated),
         design_costs=costs,
         effect_model="additive",
     )

@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -66,6 +66,9 @@ class DaskSettings:
         Folder for the per-chunk result files (``None``: keep results in memory only).
     progress
         Show a progress bar (``None``: only when standard error is a terminal).
+    on_progress
+        Called as ``on_progress(done, total)`` with the number of tasks finished, each time a
+        chunk finishes (and once at the start), e.g. to drive a progress bar in a web page.
     connect_timeout
         Seconds to wait for the scheduler at ``scheduler``.
     """
@@ -77,6 +80,7 @@ class DaskSettings:
     checkpoint_dir: Path | None = None
     progress: bool | None = None
     connect_timeout: float = 20.0
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 0):
@@ -139,15 +143,25 @@ def _run_chunk(
 class Progress:
     """A one-line progress bar on a stream (silent when disabled)."""
 
-    def __init__(self, total: int, label: str, enabled: bool, stream: IO[str] | None = None):
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        enabled: bool,
+        stream: IO[str] | None = None,
+        callback: Callable[[int, int], None] | None = None,
+    ):
         self.total, self.label, self.enabled = total, label, enabled
         self.stream = stream or sys.stderr
+        self.callback = callback
         self.done = 0
         self.start = time.perf_counter()
 
     def update(self, n: int) -> None:
-        """Advance by ``n`` tasks and redraw."""
+        """Advance by ``n`` tasks, tell the callback and redraw."""
         self.done += n
+        if self.callback is not None:
+            self.callback(self.done, self.total)
         if not self.enabled:
             return
         width = 30
@@ -266,7 +280,7 @@ def run_tasks(
                     results[first] = pickle.load(fh)
     todo = [(first, stop) for first, stop in bounds if first not in results]
     enabled = sys.stderr.isatty() if settings.progress is None else settings.progress
-    bar = Progress(n, label, enabled and bool(todo))
+    bar = Progress(n, label, enabled and bool(todo), callback=settings.on_progress)
     bar.update(sum(len(r) for r in results.values()))
 
     def keep(first: int, stop: int, chunk: list[Any]) -> None:
