@@ -330,7 +330,7 @@ def test_history_has_one_row_per_report_year_equal_to_that_year_s_report(
 
 
 def test_what_if_without_the_options_list_gives_the_same_answer() -> None:
-    """The dashboard's fast what-if skips the options list; nothing else may change."""
+    """The fast what-if skips the options list and the rollout's bias bounds; nothing else moves."""
     import evaluation as ev
     from evaluation.appraisal import appraise, load_effects, load_params
 
@@ -340,8 +340,16 @@ def test_what_if_without_the_options_list_gives_the_same_answer() -> None:
     effects = load_effects(SAMPLE / "effects.csv")
     params = load_params()
     full = appraise(ledger, effects, params, go_live=go_live, uncertainty=False)
-    fast = appraise(ledger, effects, params, go_live=go_live, uncertainty=False, options=False)
+    fast = appraise(
+        ledger, effects, params, go_live=go_live, uncertainty=False, options=False, ob_bounds=False
+    )
     assert fast.options is None and full.options is not None
+    ob_full = full.rollout.optimism_bias.set_index("stage")
+    ob_fast = fast.rollout.optimism_bias.set_index("stage")
+    assert list(ob_fast.index) == [params.ob_rollout_stage] and len(ob_full) >= 2
+    pd.testing.assert_series_equal(
+        ob_fast.loc[params.ob_rollout_stage], ob_full.loc[params.ob_rollout_stage]
+    )
     assert fast.summary == full.summary
     assert fast.rollout is not None and full.rollout is not None
     assert fast.rollout.summary == full.rollout.summary

@@ -132,6 +132,7 @@ def appraise_what_if(
         uncertainty=uncertainty,
         monte_carlo=uncertainty,
         options=False,
+        ob_bounds=uncertainty,
         source=frames.paths[2].name,
     )
     if uncertainty:

@@ -199,6 +199,7 @@ def appraise(
     monte_carlo: bool = True,
     uncertainty: bool = True,
     options: bool = True,
+    ob_bounds: bool = True,
     source: str = "ledger",
 ) -> Appraisal:
     """Appraise the pilot digital teams by Green Book rules.
@@ -233,6 +234,9 @@ def appraise(
         Whether to appraise the options list (needs ``rollout``); ``False`` leaves
         ``Appraisal.options`` as ``None`` (the dashboard's interactive what-if, which does not
         show it, skips about half the work).
+    ob_bounds
+        Whether to appraise the rollout at the optimism-bias bounds too (``rollout.optimism_bias``;
+        ``False`` keeps only its central row).
     source
         Name of the ledger in messages.
 
@@ -364,6 +368,7 @@ def appraise(
             seed=seed,
             uncertainty=uncertainty,
             model=model,
+            ob_bounds=ob_bounds,
         )
         if options:
             option_table = appraise_options(model, params, eff)

@@ -553,6 +553,7 @@ def project_rollout(
     seed: int | None = None,
     uncertainty: bool = True,
     model: RolloutModel | None = None,
+    ob_bounds: bool = True,
 ) -> RolloutResult:
     """Project the national rollout (see the module docstring).
 
@@ -577,6 +578,9 @@ def project_rollout(
         Whether to compute switching values, sensitivity and scenarios (break-even needs them).
     model
         A :class:`RolloutModel` already built (saves refitting).
+    ob_bounds
+        Whether to appraise the rollout at the optimism-bias bounds as well (the
+        ``optimism_bias`` table; ``False`` leaves only the central row, saving two appraisals).
     """
     m = model or RolloutModel.build(ledger, params, frame, pilot_cost_lines, drivers)
     with_pilots = params.rollout_forces == "all"
@@ -611,7 +615,8 @@ def project_rollout(
             ob_param="optimism_bias.rollout",
         )
     ob_rows = []
-    for stage in dict.fromkeys(("lower", params.ob_rollout_stage, "upper")):
+    stages = ("lower", params.ob_rollout_stage, "upper") if ob_bounds else ()
+    for stage in dict.fromkeys((*stages, params.ob_rollout_stage)):
         c_s, b_s, _ = (
             (summary.pv_costs, summary.pv_benefits, 0.0)
             if stage == params.ob_rollout_stage
