@@ -13,10 +13,6 @@ import pandas as pd
 
 from dashboard.store import UserStore, open_cache, parse_token
 
-# ----------------------------------------------------------------------------------------------
-# The main analysis (the pipeline), cached by data set and settings
-# ----------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class AnalysisSettings:

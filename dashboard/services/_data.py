@@ -15,10 +15,6 @@ import pandas as pd
 from dashboard.security import UploadRejected, check_xlsx_archive, expansion_limit
 from dashboard.store import KINDS, DatasetRef, TableKind, UserStore, parse_token
 
-# ----------------------------------------------------------------------------------------------
-# Data sets
-# ----------------------------------------------------------------------------------------------
-
 
 def bundled_dataset(store: UserStore) -> DatasetRef:
     """Store the bundled sample files (once) and return them as a data set."""

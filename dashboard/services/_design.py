@@ -13,10 +13,6 @@ from dashboard.services._analysis import _cache
 from dashboard.services._data import load_frames
 from dashboard.store import UserStore
 
-# ----------------------------------------------------------------------------------------------
-# Pilot design
-# ----------------------------------------------------------------------------------------------
-
 #: choices of the pilot-design page: value -> the selections compared
 DESIGN_SELECTIONS: dict[str, tuple[Literal["free", "stratified"], ...]] = {
     "free": ("free",),

@@ -15,10 +15,6 @@ from dashboard.services._constants import BOUNDS_WINDOW, ESTIMATOR_LABELS
 from dashboard.services._data import Frames, load_frames, metric_names
 from dashboard.store import UserStore
 
-# ----------------------------------------------------------------------------------------------
-# Effects
-# ----------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class EffectsView:

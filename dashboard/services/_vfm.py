@@ -12,10 +12,6 @@ from dashboard.services._constants import SCENARIOS
 from dashboard.services._data import load_frames
 from dashboard.store import UserStore
 
-# ----------------------------------------------------------------------------------------------
-# Value for money: what-if appraisal
-# ----------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class VfmInputs:
