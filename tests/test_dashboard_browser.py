@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from conftest import require_tool
 
+from benchmarks.bench_dashboard import ARGS  # the benchmark's Chromium flags: one list for both
+
 pytestmark = pytest.mark.browser
 
 USER, PASSWORD = "analyst", "a long test password"
@@ -28,15 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 _SHOTS_ENV = os.environ.get("PATHFINDER_SCREENSHOTS")
 SHOTS = Path(_SHOTS_ENV) if _SHOTS_ENV else None
 SAMPLE = ROOT / "data" / "sample"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SLOW = 240_000  # ms: background jobs on a busy machine
 
