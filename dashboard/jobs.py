@@ -56,8 +56,61 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
+def _job_process(job: Any) -> Any:
+    """Return the :class:`psutil.Process` of a job started here, or ``None`` if it has ended.
+
+    A job's parent is the fork server, which reaps it as soon as it ends; its process id can then
+    be given to another process, so a process whose parent is not the fork server is not ours.
+    """
+    import psutil
+    from multiprocess import forkserver
+
+    if job is None or not int(job):
+        return None
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    try:
+        process = psutil.Process(int(job))
+        if server is None or process.ppid() != server:
+            return None
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+    except psutil.NoSuchProcess:
+        return None
+    return process
+
+
 class JobManager(DiskcacheManager):
-    """A :class:`dash.DiskcacheManager` whose jobs start from a fork server."""
+    """A :class:`dash.DiskcacheManager` whose jobs start from a fork server.
+
+    Dash's own manager expects each job to be a child of the web server that stays until reaped;
+    here a job can end (and be reaped by the fork server) between any two steps, so ending and
+    checking a job tolerate its having gone, and never touch a process that is not a job.
+    """
+
+    def terminate_job(self, job: Any) -> None:
+        """End the job ``job`` (a process id) and its children, if it is still running."""
+        import psutil
+
+        process = _job_process(job)
+        if process is None:
+            return
+        try:
+            children = process.children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        for proc in [*children, process]:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        try:
+            process.wait(1)
+        except (psutil.TimeoutExpired, psutil.NoSuchProcess):
+            pass
+
+    def job_running(self, job: Any) -> bool:
+        """Return whether the job ``job`` (a process id) is still running."""
+        return _job_process(job) is not None
 
     def call_job_fn(self, key: Any, job_fn: Any, args: Any, context: Any) -> int:
         """Start ``job_fn`` in a fresh process and return its process id."""

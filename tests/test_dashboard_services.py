@@ -284,6 +284,46 @@ def test_background_jobs_start_from_the_fork_server_not_the_web_server(tmp_path:
     assert int(out.read_text()) != os.getpid()
 
 
+def _sleep(*args: object) -> None:
+    import time
+
+    time.sleep(60)
+
+
+def test_a_job_is_ended_while_running_and_a_finished_one_is_not_an_error(tmp_path: Path) -> None:
+    """Dash ends the previous job when its inputs change; the fork server may have reaped it."""
+    import os
+    import subprocess
+    import time
+
+    import diskcache
+    import psutil
+
+    from dashboard.jobs import JobManager
+
+    manager = JobManager(diskcache.Cache(str(tmp_path / "jobs")))
+    pid = manager.call_job_fn("k", _sleep, (), {})
+    assert manager.job_running(pid)
+    manager.terminate_job(pid)
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not manager.job_running(pid)
+    # ending a job that has already ended (and been reaped) is not an error
+    manager.terminate_job(pid)
+    manager.terminate_job(None)
+    # a process that is not one of its jobs is never touched, even given its id
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        assert not manager.job_running(other.pid)
+        manager.terminate_job(other.pid)
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+    assert not manager.job_running(os.getpid())
+
+
 def test_history_has_one_row_per_report_year_equal_to_that_year_s_report(
     store: UserStore, tmp_path: Path
 ) -> None:
