@@ -85,6 +85,18 @@ def present_values(cost_lines: pd.DataFrame, benefit_lines: pd.DataFrame) -> tup
     return pv_costs, float(benefit_lines["pv_gbp"].to_numpy(dtype=float)[core].sum())
 
 
+def _year_codes(frame: pd.DataFrame, idx: pd.Index) -> np.ndarray:
+    """Return each row's position in ``idx`` by its ``financial_year`` (-1 if not in it)."""
+    return np.asarray(idx.get_indexer(frame["financial_year"].to_numpy(dtype=object)))
+
+
+def _sum_by_year(codes: np.ndarray, values: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """Return the sum of ``values`` by year code over the rows in ``mask`` (missing values as 0)."""
+    keep = mask & (codes >= 0)
+    v = values[keep]
+    return np.bincount(codes[keep], weights=np.where(np.isnan(v), 0.0, v), minlength=n)[:n]
+
+
 def by_year_table(
     cost_lines: pd.DataFrame,
     benefit_lines: pd.DataFrame,
@@ -93,48 +105,73 @@ def by_year_table(
     years: Sequence[str],
     base_year: str,
 ) -> pd.DataFrame:
-    """Return the year-by-year table, discounted to ``base_year`` (see :data:`BY_YEAR_COLUMNS`)."""
-    idx = pd.Index(list(years), name="financial_year")
-    c = cost_lines[cost_lines["financial_year"].isin(idx)]
-    b = benefit_lines[benefit_lines["financial_year"].isin(idx)]
-    not_res = c["basis"] != "residual"
+    """Return the year-by-year table, discounted to ``base_year`` (see :data:`BY_YEAR_COLUMNS`).
 
-    def total(frame: pd.DataFrame, column: str) -> pd.Series:
-        return frame.groupby("financial_year")[column].sum().reindex(idx, fill_value=0.0)
+    Lines in years outside ``years`` are left out; a year without lines has zero costs and
+    benefits, and no nominal outturn (missing, not zero).
+    """
+    years = [str(y) for y in years]
+    n = len(years)
+    idx = pd.Index(years, dtype=object)
+    cc = _year_codes(cost_lines, idx)
+    bc = _year_codes(benefit_lines, idx)
+    basis = cost_lines["basis"].to_numpy(dtype=object)
+    not_res = basis != "residual"
+    every_cost = np.ones(len(cc), dtype=bool)
+    wider = benefit_lines["wider"].to_numpy(dtype=bool)
+    cash = benefit_lines["cashable"].to_numpy(dtype=bool)
+    value = benefit_lines["value_gbp"].to_numpy(dtype=float)
 
-    core = b[~b["wider"].astype(bool)]
-    cash = core["cashable"].astype(bool)
-    out = pd.DataFrame(index=idx)
+    def cost(column: str, mask: np.ndarray) -> np.ndarray:
+        return _sum_by_year(cc, cost_lines[column].to_numpy(dtype=float), mask, n)
+
+    nominal_v = cost_lines["nominal_gbp"].to_numpy(dtype=float)
+    outturn = (basis == "outturn") & ~np.isnan(nominal_v)
+    nominal = cost("nominal_gbp", outturn)
+    has_nominal = np.bincount(cc[outturn & (cc >= 0)], minlength=n)[:n] > 0
+
+    live = (benefit_lines["volume_force_years"].to_numpy(dtype=float) > 0) & (bc >= 0)
+    forces = pd.factorize(benefit_lines["force"].to_numpy(dtype=object)[live])[0]
+    known = forces >= 0  # a missing force is not counted
+    k = int(forces.max()) + 1 if forces.size else 1
+    pairs = np.unique(bc[live][known].astype(np.int64) * k + forces[known])
+    forces_live = np.bincount(pairs // k, minlength=n)[:n]
+
+    costs = cost("adjusted_gbp", every_cost)
+    benefits = _sum_by_year(bc, value, ~wider, n)
     t = np.array([fy_start(y) - fy_start(base_year) for y in years], dtype=np.int64)
-    out["year"] = np.arange(1, len(years) + 1)
-    out["t"] = t
-    live = b[b["volume_force_years"] > 0].groupby("financial_year")["force"].nunique()
-    out["forces_live"] = live.reindex(idx, fill_value=0).astype(int)
-    nominal = c[c["basis"] == "outturn"].groupby("financial_year")["nominal_gbp"].sum(min_count=1)
-    out["costs_nominal_outturn_gbp"] = nominal.reindex(idx)
-    out["costs_base_real_gbp"] = total(c[not_res], "base_real_gbp")
-    out["ob_uplift_gbp"] = total(c[not_res], "ob_uplift_gbp")
-    out["residual_value_gbp"] = -total(c[~not_res], "adjusted_gbp")
-    out["costs_gbp"] = total(c, "adjusted_gbp")
-    out["benefits_cashable_gbp"] = total(core[cash], "value_gbp")
-    out["benefits_noncashable_gbp"] = total(core[~cash], "value_gbp")
-    out["benefits_gbp"] = total(core, "value_gbp")
-    out["benefits_wider_gbp"] = total(b[b["wider"].astype(bool)], "value_gbp")
-    out["net_gbp"] = out["benefits_gbp"] - out["costs_gbp"]
+    df = np.asarray(discount_factors(t, params.discount_bands), dtype=float)
+    net = benefits - costs
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = out["benefits_gbp"].to_numpy() / out["costs_gbp"].to_numpy()
-    out["in_year_bcr"] = np.where(out["costs_gbp"].to_numpy() > 0, ratio, np.nan)
-    out["discount_factor"] = discount_factors(t, params.discount_bands)
-    out["pv_costs_gbp"] = out["costs_gbp"] * out["discount_factor"]
-    out["pv_benefits_gbp"] = out["benefits_gbp"] * out["discount_factor"]
-    out["pv_net_gbp"] = out["pv_benefits_gbp"] - out["pv_costs_gbp"]
-    out["cumulative_net_gbp"] = out["net_gbp"].cumsum()
-    out["cumulative_pv_costs_gbp"] = out["pv_costs_gbp"].cumsum()
-    out["cumulative_pv_benefits_gbp"] = out["pv_benefits_gbp"].cumsum()
-    out["cumulative_pv_net_gbp"] = out["pv_net_gbp"].cumsum()
-    out = out.reset_index()
-    out["financial_year"] = out["financial_year"].astype(object)
-    return out[list(BY_YEAR_COLUMNS)]
+        in_year_bcr = np.where(costs > 0, benefits / costs, np.nan)
+    pv_costs, pv_benefits = costs * df, benefits * df
+    pv_net = pv_benefits - pv_costs
+    columns = {
+        "financial_year": pd.Series(years, dtype=object),
+        "year": np.arange(1, n + 1),
+        "t": t,
+        "forces_live": forces_live.astype(int),
+        "costs_nominal_outturn_gbp": np.where(has_nominal, nominal, np.nan),
+        "costs_base_real_gbp": cost("base_real_gbp", not_res),
+        "ob_uplift_gbp": cost("ob_uplift_gbp", not_res),
+        "residual_value_gbp": -cost("adjusted_gbp", ~not_res),
+        "costs_gbp": costs,
+        "benefits_cashable_gbp": _sum_by_year(bc, value, ~wider & cash, n),
+        "benefits_noncashable_gbp": _sum_by_year(bc, value, ~wider & ~cash, n),
+        "benefits_gbp": benefits,
+        "benefits_wider_gbp": _sum_by_year(bc, value, wider, n),
+        "net_gbp": net,
+        "in_year_bcr": in_year_bcr,
+        "discount_factor": df,
+        "pv_costs_gbp": pv_costs,
+        "pv_benefits_gbp": pv_benefits,
+        "pv_net_gbp": pv_net,
+        "cumulative_net_gbp": np.cumsum(net),
+        "cumulative_pv_costs_gbp": np.cumsum(pv_costs),
+        "cumulative_pv_benefits_gbp": np.cumsum(pv_benefits),
+        "cumulative_pv_net_gbp": np.cumsum(pv_net),
+    }
+    return pd.DataFrame(columns, columns=list(BY_YEAR_COLUMNS))
 
 
 def summarise(
@@ -148,11 +185,12 @@ def summarise(
 ) -> tuple[Summary, pd.DataFrame]:
     """Return the headline :class:`Summary` and the by-year table of one view."""
     table = by_year_table(cost_lines, benefit_lines, params, years=years, base_year=base_year)
-    df = table.set_index("financial_year")["discount_factor"]
-    b = benefit_lines[benefit_lines["financial_year"].isin(df.index)]
-    pv = b["value_gbp"].to_numpy() * b["financial_year"].map(df).to_numpy(dtype=float)
-    wider = b["wider"].to_numpy(dtype=bool)
-    cash = b["cashable"].to_numpy(dtype=bool)
+    codes = _year_codes(benefit_lines, pd.Index([str(y) for y in years], dtype=object))
+    inside = codes >= 0
+    factor = table["discount_factor"].to_numpy(dtype=float)[codes[inside]]
+    pv = benefit_lines["value_gbp"].to_numpy(dtype=float)[inside] * factor
+    wider = benefit_lines["wider"].to_numpy(dtype=bool)[inside]
+    cash = benefit_lines["cashable"].to_numpy(dtype=bool)[inside]
     pv_costs = float(table["pv_costs_gbp"].sum())
     pv_benefits = float(pv[~wider].sum())
     pv_cash = float(pv[~wider & cash].sum())
