@@ -87,7 +87,7 @@ def present_values(cost_lines: pd.DataFrame, benefit_lines: pd.DataFrame) -> tup
 
 def _year_codes(frame: pd.DataFrame, idx: pd.Index) -> np.ndarray:
     """Return each row's position in ``idx`` by its ``financial_year`` (-1 if not in it)."""
-    return np.asarray(idx.get_indexer(frame["financial_year"].to_numpy(dtype=object)))
+    return np.asarray(idx.get_indexer(pd.Index(frame["financial_year"].to_numpy(dtype=object))))
 
 
 def _sum_by_year(codes: np.ndarray, values: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
