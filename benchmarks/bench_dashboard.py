@@ -37,7 +37,7 @@ def _headline_update(response: object) -> bool:
     request = response.request  # type: ignore[attr-defined]
     return (
         "_dash-update-component" in request.url
-        and "vfm-headline.children" in (request.post_data or "")
+        and "vfm-pilot-summary.children" in (request.post_data or "")
         and response.status == 200  # type: ignore[attr-defined]
     )
 
@@ -83,7 +83,7 @@ def main(quick: bool = False) -> None:
             for _ in range(2 if quick else 5):
                 t = time.perf_counter()
                 page.goto(base + "/value-for-money")
-                page.wait_for_selector("#vfm-pilot-chart .main-svg", timeout=120_000)
+                page.wait_for_selector("#vfm-pilot-chart g.trace", timeout=120_000)
                 loads.append(time.perf_counter() - t)
             rates = np.linspace(2.0, 6.0, 8 if quick else 40)
             for rate in rates:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -16,7 +17,10 @@ import pandas as pd
 from dash import dcc, html
 
 __all__ = [
+    "ChartParts",
     "chart",
+    "chart_frame",
+    "chart_parts",
     "data_table",
     "error_summary",
     "fmt_gbp",
@@ -209,6 +213,96 @@ def _text(v: Any) -> str:
     return "" if _missing(v) else str(v)
 
 
+@dataclass(frozen=True)
+class ChartParts:
+    """What a chart frame shows: the figure, its one-line summary and alternative, its numbers.
+
+    A page whose chart changes with its inputs keeps the frame (:func:`chart_frame`) and updates
+    these parts (:meth:`outputs` names them), so the browser redraws the figure in place rather
+    than building a new chart.
+    """
+
+    figure: Any
+    summary: str
+    label: str
+    numbers: Any
+
+    @staticmethod
+    def outputs(id: str) -> list[tuple[str, str]]:
+        """Return the ``(component id, property)`` of each part of the frame ``id``, in order."""
+        return [
+            (id, "figure"),
+            (f"{id}-summary", "children"),
+            (f"{id}-img", "aria-label"),
+            (f"{id}-numbers", "children"),
+        ]
+
+    def values(self) -> tuple[Any, ...]:
+        """Return the parts in the order of :meth:`outputs`."""
+        return (self.figure, self.summary, self.label, self.numbers)
+
+
+def chart_parts(
+    figure: Any, *, summary: str, table: html.Table, download: Any = None
+) -> ChartParts:
+    """Return the parts of a chart: ``figure`` sized to its frame, ``summary`` and its numbers.
+
+    The figure's description (``layout.meta["alt"]``, set by :mod:`evaluation.plots`) names the
+    chart for assistive technology; the numbers drawn are in ``table`` (and ``download``).
+    """
+    from evaluation.plots import alt_text
+
+    figure.update_layout(width=None, autosize=True)
+    numbers = [table, download] if download is not None else table
+    return ChartParts(figure=figure, summary=summary, label=alt_text(figure), numbers=numbers)
+
+
+def chart_frame(id: str, parts: ChartParts | None = None) -> html.Figure:
+    """Return a chart with its one-line summary, its text alternative and its numbers.
+
+    The parts have the ids of :meth:`ChartParts.outputs`; without ``parts`` the frame is empty,
+    for a callback to fill.
+    """
+    figure, summary, label, numbers = parts.values() if parts else ({}, "", "Chart", None)
+    details = html.Details(
+        [
+            html.Summary(
+                html.Span("Numbers behind this chart", className="govuk-details__summary-text"),
+                className="govuk-details__summary",
+            ),
+            html.Div(
+                numbers,
+                id=f"{id}-numbers",
+                className="govuk-details__text pf-scroll",
+                tabIndex="0",
+                role="region",
+                **aria(labelledby=f"{id}-summary"),
+            ),
+        ],
+        className="govuk-details",
+    )
+    return html.Figure(
+        [
+            html.Figcaption(
+                summary, id=f"{id}-summary", className="govuk-body govuk-!-font-weight-bold"
+            ),
+            html.Div(
+                dcc.Graph(
+                    id=id,
+                    figure=figure,
+                    config={"displayModeBar": False, "responsive": True},
+                    className="pf-graph",
+                ),
+                id=f"{id}-img",
+                role="img",
+                **aria(label=label),
+            ),
+            details,
+        ],
+        className="pf-figure",
+    )
+
+
 def chart(
     figure: Any,
     *,
@@ -217,41 +311,8 @@ def chart(
     table: html.Table,
     download: Any = None,
 ) -> html.Figure:
-    """Return a chart with its one-line summary, its text alternative and its numbers.
-
-    The figure's description (``layout.meta["alt"]``, set by :mod:`evaluation.plots`) names the
-    chart for assistive technology; the numbers drawn are in the table below it.
-    """
-    from evaluation.plots import alt_text
-
-    figure.update_layout(width=None, autosize=True)
-    details = html.Details(
-        [
-            html.Summary(
-                html.Span("Numbers behind this chart", className="govuk-details__summary-text"),
-                className="govuk-details__summary",
-            ),
-            scroll_region([table, download] if download is not None else table, summary),
-        ],
-        className="govuk-details",
-    )
-    return html.Figure(
-        [
-            html.Figcaption(summary, className="govuk-body govuk-!-font-weight-bold"),
-            html.Div(
-                dcc.Graph(
-                    id=id,
-                    figure=figure,
-                    config={"displayModeBar": False, "responsive": True},
-                    className="pf-graph",
-                ),
-                role="img",
-                **aria(label=alt_text(figure)),
-            ),
-            details,
-        ],
-        className="pf-figure",
-    )
+    """Return a chart with its one-line summary, its text alternative and its numbers."""
+    return chart_frame(id, chart_parts(figure, summary=summary, table=table, download=download))
 
 
 def scroll_region(children: Any, label: str) -> html.Div:

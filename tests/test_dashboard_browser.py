@@ -136,13 +136,17 @@ def _axe(page: Any) -> list[tuple[str, str, int]]:
 
 
 def _charts_drawn(page: Any, n: int) -> None:
+    """Wait until ``n`` charts have data drawn (an empty frame waiting for its figure is not)."""
     page.wait_for_function(
-        f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n}", timeout=SLOW
+        "n => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".filter(p => p.querySelector('g.trace')).length >= n",
+        arg=n,
+        timeout=SLOW,
     )
 
 
 PAGES = [
-    ("overview", "/", "#overview-history-chart", 4),
+    ("overview", "/", "#overview-history-chart", 3),
     ("effects", "/effects", "#effects-event-study", 3),
     ("value-for-money", "/value-for-money", "#vfm-monte-carlo", 4),
     ("reports", "/reports", "iframe.pf-report-frame", 0),
@@ -213,7 +217,7 @@ def _npsv(page: Any) -> str:
 def test_value_for_money_updates_when_an_input_changes(session: Session) -> None:
     page = session.page
     page.goto(session.base + "/value-for-money")
-    page.wait_for_selector("#vfm-pilot-chart", timeout=SLOW)
+    page.wait_for_selector("#vfm-pilot-summary dd", timeout=SLOW)
     before = _npsv(page)
     page.fill("#vfm-discount-rate", "7")
     page.press("#vfm-discount-rate", "Enter")

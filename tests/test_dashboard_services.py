@@ -201,6 +201,52 @@ def test_what_if_at_defaults_reproduces_the_main_run_and_responds_to_inputs(
     assert dear.summary.pv_benefits > a.summary.pv_benefits
 
 
+def test_headline_fills_each_part_of_the_frame_and_hides_a_missing_rollout(
+    store: UserStore,
+) -> None:
+    from dataclasses import replace as dc_replace
+
+    from dashboard.components import fmt_gbp
+    from dashboard.pages.value_for_money import HEADLINE_OUTPUTS, headline
+
+    token = bundled_dataset(store).token
+    a = appraise_what_if(store, token, SETTINGS, vfm_defaults())
+    values = dict(zip(HEADLINE_OUTPUTS, headline(a), strict=True))
+    assert fmt_gbp(a.summary.npsv) in str(values[("vfm-pilot-summary", "children")])
+    figure = values[("vfm-pilot-chart", "figure")]
+    assert figure.layout.autosize and figure.layout.width is None  # sized by its frame
+    assert "cumulative net present social value" in values[("vfm-pilot-chart-img", "aria-label")]
+    assert fmt_gbp(a.summary.npsv) in values[("vfm-pilot-chart-summary", "children")]
+    assert values[("vfm-rollout", "hidden")] is False
+    assert fmt_gbp(a.rollout.summary.npsv) in str(values[("vfm-rollout-summary", "children")])
+    assert values[("vfm-rollout-chart", "figure")].data  # the rollout is drawn
+    # without a rollout its section is hidden and emptied
+    values = dict(zip(HEADLINE_OUTPUTS, headline(dc_replace(a, rollout=None)), strict=True))
+    assert values[("vfm-rollout", "hidden")] is True
+    assert values[("vfm-rollout-summary", "children")] is None
+    assert values[("vfm-rollout-chart", "figure")] == {}
+
+
+def test_a_recent_result_is_served_from_memory_and_only_for_its_own_store(
+    store: UserStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard.services import _analysis
+
+    token = bundled_dataset(store).token
+    first = pipeline_result(store, token, SETTINGS)
+
+    def no_disk(_store: UserStore) -> None:
+        raise AssertionError("read from disk")
+
+    monkeypatch.setattr(_analysis, "_cache", no_disk)
+    assert pipeline_result(store, token, SETTINGS) is first
+    other = UserStore(tmp_path / "other")
+    with pytest.raises(AssertionError, match="read from disk"):  # another store: not shared
+        pipeline_result(other, bundled_dataset(other).token, SETTINGS)
+    with pytest.raises(AssertionError, match="read from disk"):  # other settings: not shared
+        pipeline_result(store, token, AnalysisSettings(reps=48, draws=200))
+
+
 def test_parse_inputs_reports_each_bad_value() -> None:
     d = vfm_defaults()
     ok, errors = parse_inputs(

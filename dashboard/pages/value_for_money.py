@@ -171,7 +171,7 @@ def layout(ctx: Any, dataset: Any) -> Any:
             ),
             html.Form(controls, className="pf-form", **c.aria(label="What-if assumptions")),
             html.Div(id=ids.VFM.ERROR),
-            html.Div(id=ids.VFM.HEADLINE, **c.aria(live="polite")),
+            headline_frame(),
             c.heading("Uncertainty", 2, "l"),
             c.progress_panel(
                 ids.VFM.PROGRESS,
@@ -246,8 +246,48 @@ def _gbp_table(frame: pd.DataFrame, caption: str) -> Any:
     )
 
 
-def headline(a: Any) -> Any:
-    """Return the headline measures and the year-by-year charts of an appraisal."""
+HEADLINE_OUTPUTS: tuple[tuple[str, str], ...] = (
+    (ids.VFM.PILOT_SUMMARY, "children"),
+    *c.ChartParts.outputs(ids.VFM.PILOT_CHART),
+    (ids.VFM.ROLLOUT, "hidden"),
+    (ids.VFM.ROLLOUT_SUMMARY, "children"),
+    *c.ChartParts.outputs(ids.VFM.ROLLOUT_CHART),
+)
+"""What the what-if callback updates, in the order :func:`headline` returns it.
+
+The charts stay on the page and only their parts change, so the browser redraws each figure in
+place (``Plotly.react``) instead of building a new chart for every change of an input.
+"""
+
+
+def headline_frame() -> Any:
+    """Return the empty headline: the pilots' and the rollout's measures and charts."""
+    return html.Div(
+        [
+            c.heading("The pilots", 2, "l"),
+            html.Div(id=ids.VFM.PILOT_SUMMARY),
+            c.chart_frame(ids.VFM.PILOT_CHART),
+            html.Div(
+                [
+                    c.heading("National rollout", 2, "l"),
+                    html.Div(id=ids.VFM.ROLLOUT_SUMMARY),
+                    c.chart_frame(ids.VFM.ROLLOUT_CHART),
+                ],
+                id=ids.VFM.ROLLOUT,
+                hidden=True,
+            ),
+        ],
+        id=ids.VFM.HEADLINE,
+        **c.aria(live="polite"),
+    )
+
+
+def headline(a: Any) -> tuple[Any, ...]:
+    """Return the headline measures and year-by-year charts of an appraisal.
+
+    The values are those of :data:`HEADLINE_OUTPUTS`, in order; without a rollout its section is
+    hidden and its parts are empty.
+    """
     from evaluation.plots import (
         cumulative_npsv_chart,
         cumulative_npsv_data,
@@ -277,49 +317,41 @@ def headline(a: Any) -> Any:
                 f"NPSV {c.fmt_gbp(a.go_forward.npsv)}, BCR {a.go_forward.bcr:.2f}",
             )
         )
-    out: list[Any] = [c.heading("The pilots", 2, "l"), c.summary_list(rows)]
-    out.append(
-        c.chart(
-            cumulative_npsv_chart(a),
-            id="vfm-pilot-chart",
-            summary=(
-                f"Over {s.first_year} to {s.last_year} the pilots' benefits are worth "
-                f"{c.fmt_gbp(s.pv_benefits)} against costs of {c.fmt_gbp(s.pv_costs)}: "
-                f"NPSV {c.fmt_gbp(s.npsv)}."
-            ),
-            table=_gbp_table(
-                cumulative_npsv_data(a), "Pilots' discounted costs and benefits by year"
-            ),
-        )
+    pilots = c.chart_parts(
+        cumulative_npsv_chart(a),
+        summary=(
+            f"Over {s.first_year} to {s.last_year} the pilots' benefits are worth "
+            f"{c.fmt_gbp(s.pv_benefits)} against costs of {c.fmt_gbp(s.pv_costs)}: "
+            f"NPSV {c.fmt_gbp(s.npsv)}."
+        ),
+        table=_gbp_table(cumulative_npsv_data(a), "Pilots' discounted costs and benefits by year"),
     )
     r = a.rollout
-    if r is not None:
-        rs = r.summary
-        verdict = "pays for itself" if rs.npsv >= 0 else "does not pay for itself"
-        out += [
-            c.heading("National rollout", 2, "l"),
-            c.summary_list(
-                [
-                    ("Rollout NPSV", c.fmt_gbp(rs.npsv)),
-                    (
-                        "Rollout benefit-cost ratio",
-                        f"{rs.bcr:.2f}: {rs.vfm_category} value for money",
-                    ),
-                    ("Forces", f"{r.n_forces}, from {rs.first_year} to {rs.last_year}"),
-                    ("Verdict", f"On these assumptions a national rollout {verdict}."),
-                ]
-            ),
-            c.chart(
-                rollout_chart(r),
-                id="vfm-rollout-chart",
-                summary=(
-                    f"Rolled out to {r.n_forces} forces from {rs.first_year}, NPSV "
-                    f"{c.fmt_gbp(rs.npsv)} and BCR {rs.bcr:.2f}."
-                ),
-                table=_gbp_table(rollout_data(r), "Rollout costs and benefits by financial year"),
-            ),
-        ]
-    return html.Div(out)
+    if r is None:
+        return (c.summary_list(rows), *pilots.values(), True, None, {}, "", "Chart", None)
+    rs = r.summary
+    verdict = "pays for itself" if rs.npsv >= 0 else "does not pay for itself"
+    rollout_rows = [
+        ("Rollout NPSV", c.fmt_gbp(rs.npsv)),
+        ("Rollout benefit-cost ratio", f"{rs.bcr:.2f}: {rs.vfm_category} value for money"),
+        ("Forces", f"{r.n_forces}, from {rs.first_year} to {rs.last_year}"),
+        ("Verdict", f"On these assumptions a national rollout {verdict}."),
+    ]
+    rollout = c.chart_parts(
+        rollout_chart(r),
+        summary=(
+            f"Rolled out to {r.n_forces} forces from {rs.first_year}, NPSV "
+            f"{c.fmt_gbp(rs.npsv)} and BCR {rs.bcr:.2f}."
+        ),
+        table=_gbp_table(rollout_data(r), "Rollout costs and benefits by financial year"),
+    )
+    return (
+        c.summary_list(rows),
+        *pilots.values(),
+        False,
+        c.summary_list(rollout_rows),
+        *rollout.values(),
+    )
 
 
 def _sig(v: Any) -> str:
@@ -449,18 +481,19 @@ def register(app: Any, ctx: Any) -> None:
     inputs = [Input(i, "value") for i in _CONTROLS]
 
     @app.callback(
-        Output(ids.VFM.HEADLINE, "children"),
         Output(ids.VFM.ERROR, "children"),
+        *(Output(i, prop) for i, prop in HEADLINE_OUTPUTS),
         *inputs,
         State(ids.DATASET, "data"),
     )
-    def _headline(*values: Any) -> tuple[Any, Any]:
+    def _headline(*values: Any) -> tuple[Any, ...]:
         *controls, token = values
         parsed, errors = parse_inputs(tuple(controls))
         if parsed is None or not token:
-            return no_update, c.error_summary("Check the assumptions", errors) if errors else None
+            error = c.error_summary("Check the assumptions", errors) if errors else None
+            return (error, *(no_update for _ in HEADLINE_OUTPUTS))
         a = appraise_what_if(ctx.store, token, ctx.config.analysis, parsed)
-        return headline(a), None
+        return (None, *headline(a))
 
     store, settings, draws = ctx.store, ctx.config.analysis, ctx.config.mc_draws
 
