@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import threading
 import types
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -63,19 +65,44 @@ def assumptions() -> pd.DataFrame:
     return load_params().assumptions()
 
 
+_RECENT: OrderedDict[tuple[str, str, AnalysisSettings], Any] = OrderedDict()
+_RECENT_SIZE = 4
+_RECENT_LOCK = threading.Lock()
+
+
 def pipeline_result(store: UserStore, token: str, settings: AnalysisSettings) -> Any:
-    """Run (or fetch from the cache) the main job on a data set: effects and appraisal."""
+    """Run (or fetch from the cache) the main job on a data set: effects and appraisal.
+
+    The few results used last are also kept in this process, unpickled: a token names its
+    tables by their contents, so a result can never go stale, and the what-if, which reads the
+    effects on every change of an input, does not unpickle the whole result each time.
+    """
     from evaluation.pipeline import PipelineInputs, run_pipeline
 
+    recent = (str(store.root), token, settings)
+    with _RECENT_LOCK:
+        if recent in _RECENT:
+            _RECENT.move_to_end(recent)
+            return _RECENT[recent]
     key = ("pipeline", token, settings)
     with _cache(store) as cache:
         hit = cache.get(key)
-        if hit is not None:
-            return hit
+    if hit is not None:
+        _remember(recent, hit)
+        return hit
     p, r, led = (store.path(f) for f in parse_token(token))
     result = run_pipeline(
         PipelineInputs(panel=p, register=r, ledger=led, **settings.pipeline_options())
     )
     with _cache(store) as cache:
         cache.set(key, result)
+    _remember(recent, result)
     return result
+
+
+def _remember(key: tuple[str, str, AnalysisSettings], result: Any) -> None:
+    with _RECENT_LOCK:
+        _RECENT[key] = result
+        _RECENT.move_to_end(key)
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)

@@ -278,7 +278,8 @@ def plan_units(
             groups.setdefault(key, []).append(f)
     else:
         groups = {f: [f] for f in forces}
-    sizes = {name: float(drivers.reindex(fs).sum()) for name, fs in groups.items()}
+    known = {str(k): float(v) for k, v in drivers.items() if v == v}  # a missing size counts 0
+    sizes = {name: float(np.sum([known.get(f, 0.0) for f in fs])) for name, fs in groups.items()}
     n_waves = max(1, params.rollout_waves)
     load = [0.0] * n_waves
     wave_of: dict[str, int] = {}
