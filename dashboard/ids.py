@@ -108,6 +108,8 @@ class VFM:
     SCENARIO = "vfm-scenario"
     ROLLOUT_FORCES = "vfm-rollout-forces"
     ROLLOUT_START = "vfm-rollout-start"
+    FORM = "vfm-form"
+    APPLIED = "vfm-applied"
     HEADLINE = "vfm-headline"
     PILOT_SUMMARY = "vfm-pilot-summary"
     PILOT_CHART = "vfm-pilot-chart"

@@ -15,7 +15,7 @@ from typing import Any
 
 from dash import DiskcacheManager
 
-__all__ = ["PRELOAD", "JobManager", "start_fork_server"]
+__all__ = ["JOB_NICENESS", "PRELOAD", "JobManager", "start_fork_server"]
 
 PRELOAD = (
     "pandas",
@@ -79,6 +79,19 @@ def _job_process(job: Any) -> Any:
     return process
 
 
+JOB_NICENESS = 10
+"""How much lower a job's CPU priority is than the web server's (``nice``): the pages' own
+callbacks answer first, and a job uses whatever processor time is left."""
+
+
+def _run_job(job_fn: Any, *args: Any) -> None:
+    """Run ``job_fn`` at a lower priority (in the job's own process)."""
+    import os
+
+    os.nice(JOB_NICENESS)
+    job_fn(*args)
+
+
 class JobManager(DiskcacheManager):
     """A :class:`dash.DiskcacheManager` whose jobs start from a fork server.
 
@@ -115,8 +128,8 @@ class JobManager(DiskcacheManager):
     def call_job_fn(self, key: Any, job_fn: Any, args: Any, context: Any) -> int:
         """Start ``job_fn`` in a fresh process and return its process id."""
         process = _context().Process(
-            target=job_fn,
-            args=(key, self._make_progress_key(key), args, context),
+            target=_run_job,
+            args=(job_fn, key, self._make_progress_key(key), args, context),
             daemon=False,
         )
         process.start()

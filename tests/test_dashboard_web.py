@@ -212,3 +212,17 @@ def test_generated_password_is_random_and_works() -> None:
     assert len(a.generated_password) >= 20
     assert a.verify("analyst", a.generated_password)
     assert not a.verify("analyst", b.generated_password)
+
+
+def test_what_if_answers_first_and_a_change_ends_the_running_uncertainty_job(app) -> None:  # type: ignore[no-untyped-def]
+    """The headline callback starts the uncertainty job; any input change cancels that job."""
+    from dashboard import ids
+    from dashboard.pages.value_for_money import _CONTROLS
+
+    callbacks = app.callback_map
+    (unc,) = [cb for k, cb in callbacks.items() if k == f"{ids.VFM.UNCERTAINTY}.children"]
+    assert [i["id"] for i in unc["inputs"]] == [ids.VFM.APPLIED]
+    cancels = {c["id"] for c in unc["background"]["cancel"]}
+    assert cancels == {ids.VFM.CANCEL_MC, *_CONTROLS}
+    (head,) = [cb for k, cb in callbacks.items() if f"{ids.VFM.APPLIED}.data" in k]
+    assert {i["id"] for i in head["inputs"]} == set(_CONTROLS)

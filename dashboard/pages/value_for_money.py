@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import components as c
 from dashboard import ids
@@ -169,8 +169,14 @@ def layout(ctx: Any, dataset: Any) -> Any:
                 "sensitivity and Monte Carlo analysis follow in the background.",
                 className="govuk-body-l",
             ),
-            html.Form(controls, className="pf-form", **c.aria(label="What-if assumptions")),
+            html.Form(
+                controls,
+                id=ids.VFM.FORM,
+                className="pf-form",
+                **c.aria(label="What-if assumptions"),
+            ),
             html.Div(id=ids.VFM.ERROR),
+            dcc.Store(id=ids.VFM.APPLIED),
             headline_frame(),
             c.heading("Uncertainty", 2, "l"),
             c.progress_panel(
@@ -477,11 +483,17 @@ def uncertainty(a: Any) -> Any:
 
 
 def register(app: Any, ctx: Any) -> None:
-    """Register the value-for-money callbacks: fast headline, background uncertainty."""
+    """Register the value-for-money callbacks: the headline first, then the uncertainty.
+
+    A change of an input ends the running uncertainty job at once and recomputes the headline;
+    the headline's answer then starts the new uncertainty job (through the inputs it passes on),
+    so the interactive answer never shares the processors with a job whose inputs are stale.
+    """
     inputs = [Input(i, "value") for i in _CONTROLS]
 
     @app.callback(
         Output(ids.VFM.ERROR, "children"),
+        Output(ids.VFM.APPLIED, "data"),
         *(Output(i, prop) for i, prop in HEADLINE_OUTPUTS),
         *inputs,
         State(ids.DATASET, "data"),
@@ -491,15 +503,16 @@ def register(app: Any, ctx: Any) -> None:
         parsed, errors = parse_inputs(tuple(controls))
         if parsed is None or not token:
             error = c.error_summary("Check the assumptions", errors) if errors else None
-            return (error, *(no_update for _ in HEADLINE_OUTPUTS))
+            # the uncertainty is cleared rather than left showing other inputs' results
+            return (error, None, *(no_update for _ in HEADLINE_OUTPUTS))
         a = appraise_what_if(ctx.store, token, ctx.config.analysis, parsed)
-        return (None, *headline(a))
+        return (None, list(controls), *headline(a))
 
     store, settings, draws = ctx.store, ctx.config.analysis, ctx.config.mc_draws
 
     @app.callback(
         Output(ids.VFM.UNCERTAINTY, "children"),
-        *inputs,
+        Input(ids.VFM.APPLIED, "data"),
         State(ids.DATASET, "data"),
         background=True,
         manager=ctx.manager,
@@ -512,10 +525,11 @@ def register(app: Any, ctx: Any) -> None:
             ),
             (Output(ids.VFM.CANCEL_MC, "disabled"), False, True),
         ],
-        cancel=[Input(ids.VFM.CANCEL_MC, "n_clicks")],
+        cancel=[Input(ids.VFM.CANCEL_MC, "n_clicks"), *inputs],
     )
-    def _uncertainty(set_progress: Any, *values: Any) -> Any:
-        *controls, token = values
+    def _uncertainty(set_progress: Any, controls: Any, token: Any) -> Any:
+        if not controls:
+            return None
         parsed, _ = parse_inputs(tuple(controls))
         if parsed is None or not token:
             return None
