@@ -72,3 +72,45 @@ def test_digest_sees_every_value_of_a_frame() -> None:
     assert _memo.frame_digest(a) != _memo.frame_digest(a.assign(x=[1.0, 2.5]))
     assert _memo.frame_digest(a) != _memo.frame_digest(a.assign(y=["a", "c"]))
     assert _memo.frame_digest(a) != _memo.frame_digest(a.astype({"x": "float32"}))
+
+
+def test_the_rollout_cost_fit_is_memoised_by_what_it_reads_only() -> None:
+    """The fit reads undiscounted outturn: a new discount rate reuses it, new amounts do not."""
+    from evaluation.appraisal.rollout import cost_profile, fit_costs, rollout_drivers
+
+    base = load_params()
+    go_live = {"Cheshire": "2023-24", "Wiltshire": "2023-24", "Kent": "2024-25"}
+    drivers = rollout_drivers(base, None)
+    lines = _lines(base)
+    fit = fit_costs(lines, go_live, "2025-26", drivers)
+    profile, n = cost_profile(lines, go_live, "2025-26", drivers)
+    # another discount rate: the same lines apart from their discounting, the same fit
+    cheaper = _lines(base.updated("discounting.rate", 0.07))
+    assert not cheaper["pv_gbp"].equals(lines["pv_gbp"])
+    pd.testing.assert_frame_equal(fit_costs(cheaper, go_live, "2025-26", drivers), fit)
+    # the warm memo gives what a fresh fit gives
+    _memo.clear()
+    pd.testing.assert_frame_equal(fit_costs(lines, go_live, "2025-26", drivers), fit)
+    assert cost_profile(lines, go_live, "2025-26", drivers)[1] == n == 2
+    pd.testing.assert_frame_equal(cost_profile(lines, go_live, "2025-26", drivers)[0], profile)
+    # dearer outturn, other go-live years or other drivers: a new fit
+    dearer = lines.assign(base_real_gbp=lines["base_real_gbp"] * 2)
+    assert not fit_costs(dearer, go_live, "2025-26", drivers).equals(fit)
+    assert not cost_profile(dearer, go_live, "2025-26", drivers)[0].equals(profile)
+    later = {**go_live, "Kent": "2025-26"}
+    assert not fit_costs(lines, later, "2025-26", drivers).equals(fit)
+    assert not fit_costs(lines, go_live, "2025-26", drivers * 2).equals(fit)
+    # only pilots live for two years give the steady state
+    assert cost_profile(lines, {"Kent": "2025-26"}, "2025-26", drivers)[1] == 1
+
+
+def test_last_outturn_date_skips_rows_without_a_date() -> None:
+    from evaluation.appraisal.costs import last_outturn_date
+
+    dated = pd.DataFrame({"date": pd.to_datetime(["2024-01-01", None, "2025-03-01"])})
+    assert last_outturn_date(dated) == pd.Timestamp("2025-03-01")
+    mixed = pd.DataFrame({"date": [pd.Timestamp("2024-01-01"), None, "x"]}, dtype=object)
+    assert last_outturn_date(mixed) == pd.Timestamp("2024-01-01")
+    assert last_outturn_date(pd.DataFrame({"date": pd.to_datetime([None, None])})) is None
+    assert last_outturn_date(pd.DataFrame({"date": [None]}, dtype=object)) is None
+    assert last_outturn_date(pd.DataFrame({"x": [1]})) is None

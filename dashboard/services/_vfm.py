@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,12 @@ def vfm_defaults() -> VfmInputs:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _params(inputs: VfmInputs) -> Any:
+    """Return the bundled parameter set with the what-if inputs.
+
+    Parameter sets are immutable, so one is shared by every request with the same inputs.
+    """
     from evaluation.appraisal import load_params
 
     return load_params().updated_many(

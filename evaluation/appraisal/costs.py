@@ -222,8 +222,11 @@ def last_outturn_date(ledger: pd.DataFrame) -> pd.Timestamp | None:
     """Return the latest dated row of a checked ledger (``None`` if no row has a date)."""
     if "date" not in ledger.columns:
         return None
-    dates = [d for d in ledger["date"] if isinstance(d, pd.Timestamp)]
-    return max(dates) if dates else None
+    dates = ledger["date"]
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        dates = pd.Series([d for d in dates if isinstance(d, pd.Timestamp)], dtype=object)
+    latest = dates.max() if len(dates) else None
+    return None if latest is None or pd.isna(latest) else pd.Timestamp(latest)
 
 
 def _fy_of(rec: dict[str, object], has_date: bool, has_fy: bool) -> str | Problem:
@@ -378,11 +381,6 @@ def build_cost_lines(
     lines["pv_gbp"] = lines["adjusted_gbp"] * lines["discount_factor"]
     # residual value belongs to the asset: a sunk asset's residual is sunk too
     lines["sunk"] = lines["asset_year"] < decision_year
-    order = {"outturn": 0, "forecast": 1, "refresh": 2, "residual": 3}
-    lines = lines.assign(_o=lines["basis"].map(order)).sort_values(
-        ["financial_year", "force", "_o", "category", "kind"], kind="stable"
-    )
-    lines = lines.drop(columns="_o").reset_index(drop=True)
     return lines[list(COST_LINE_COLUMNS)]
 
 
@@ -508,7 +506,12 @@ def _undiscounted_lines(
             res["adjusted_gbp"] = -res["adjusted_gbp"].to_numpy() * sh
             lines = pd.concat([lines, res], ignore_index=True)
 
-    return lines
+    # in reading order (the order does not depend on the discounting applied afterwards)
+    order = {"outturn": 0, "forecast": 1, "refresh": 2, "residual": 3}
+    lines = lines.assign(_o=lines["basis"].map(order)).sort_values(
+        ["financial_year", "force", "_o", "category", "kind"], kind="stable"
+    )
+    return lines.drop(columns="_o").reset_index(drop=True)
 
 
 def _purchases(

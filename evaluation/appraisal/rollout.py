@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from evaluation.appraisal._memo import frame_digest, memoised
 from evaluation.appraisal._years import fy_label, fy_start, fy_years
 from evaluation.appraisal.benefits import benefit_lines
 from evaluation.appraisal.costs import (
@@ -76,6 +77,30 @@ def rollout_drivers(params: ParameterSet, drivers: pd.Series | None = None) -> p
     return s
 
 
+_FIT_COLUMNS = ["basis", "force", "financial_year", "kind", "category", "base_real_gbp"]
+
+
+def _fit_key(
+    name: str,
+    pilot_cost_lines: pd.DataFrame,
+    go_live: Mapping[str, str],
+    outturn_end: str,
+    drivers: pd.Series,
+) -> tuple[object, ...]:
+    """Memo key of a cost fit: the columns of the pilots' lines it reads, and its other inputs.
+
+    The fit reads only undiscounted outturn amounts, so a change of the discount rate, a unit
+    value or an effect reuses it.
+    """
+    return (
+        name,
+        frame_digest(pilot_cost_lines[_FIT_COLUMNS]),
+        tuple(sorted(go_live.items())),
+        outturn_end,
+        frame_digest(drivers.to_frame()),
+    )
+
+
 def cost_profile(
     pilot_cost_lines: pd.DataFrame, go_live: dict[str, str], outturn_end: str, drivers: pd.Series
 ) -> tuple[pd.DataFrame, int]:
@@ -94,6 +119,16 @@ def cost_profile(
     Returns the profile (``k``, ``category``, ``kind``, ``gbp_per_driver``,
     ``pilot_forces_observed``) and its number of years (1 or 2).
     """
+    key = _fit_key("cost-profile", pilot_cost_lines, go_live, outturn_end, drivers)
+    frame = memoised(key, lambda: _cost_profile(pilot_cost_lines, go_live, outturn_end, drivers)[0])
+    end = fy_start(outturn_end)
+    steady = any(end - fy_start(g) + 1 >= 2 for g in go_live.values() if fy_start(g) <= end)
+    return frame, 2 if steady else 1
+
+
+def _cost_profile(
+    pilot_cost_lines: pd.DataFrame, go_live: dict[str, str], outturn_end: str, drivers: pd.Series
+) -> tuple[pd.DataFrame, int]:
     out = pilot_cost_lines[pilot_cost_lines["basis"] == "outturn"]
     end = fy_start(outturn_end)
     live = {f: fy_start(g) for f, g in go_live.items() if fy_start(g) <= end}
@@ -153,6 +188,13 @@ def fit_costs(
     ``fixed_gbp``, ``per_officer_gbp``, ``r2`` (of the fitted line), ``proportional_gbp_per_
     officer`` (the pooled ratio of pure proportional scaling) and ``r2_proportional``.
     """
+    key = _fit_key("cost-fit", pilot_cost_lines, go_live, outturn_end, drivers)
+    return memoised(key, lambda: _fit_costs(pilot_cost_lines, go_live, outturn_end, drivers))
+
+
+def _fit_costs(
+    pilot_cost_lines: pd.DataFrame, go_live: dict[str, str], outturn_end: str, drivers: pd.Series
+) -> pd.DataFrame:
     out = pilot_cost_lines[pilot_cost_lines["basis"] == "outturn"]
     end = fy_start(outturn_end)
     live = {f: fy_start(g) for f, g in go_live.items() if fy_start(g) <= end}
@@ -601,12 +643,11 @@ def project_rollout(
     def recompute(p: ParameterSet, e: EffectsTable) -> tuple[float, float, float]:
         return recompute_values(*lines(p, e))
 
-    view = LinearView.from_tables(costs, bens, params, years)
     if not uncertainty:
         unc = Uncertainty(pd.DataFrame(), _empty_switching(), pd.DataFrame(), None)
     else:
         unc = analyse(
-            view,
+            LinearView.from_tables(costs, bens, params, years),
             params,
             effects,
             recompute,
