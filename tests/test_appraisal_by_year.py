@@ -164,3 +164,25 @@ def test_summary_present_values_add_up_the_table(bundled) -> None:
     assert s.pv_benefits_wider == pytest.approx(
         float((table["benefits_wider_gbp"] * table["discount_factor"]).sum()), rel=1e-12
     )
+
+
+def test_without_breakdowns_the_headline_is_the_same_and_the_breakdowns_are_empty(
+    bundled,
+) -> None:
+    a = appraise(
+        load_ledger(SAMPLE / "costs.csv"),
+        pd.read_csv(SAMPLE / "effects.csv", comment="#"),
+        load_params(),
+        uncertainty=False,
+        monte_carlo=False,
+        breakdowns=False,
+    )
+    assert a.summary == bundled.summary and a.go_forward == bundled.go_forward
+    assert a.rollout is not None and bundled.rollout is not None
+    assert a.rollout.summary == bundled.rollout.summary
+    pd.testing.assert_frame_equal(a.by_year, bundled.by_year)
+    for name in ("costs_by_category", "benefits_by_line", "by_type", "by_agency"):
+        empty, full = getattr(a, name), getattr(bundled, name)
+        assert empty.empty and not full.empty, name
+        assert list(empty.columns) == list(full.columns), name
+    assert a.non_monetised is None and bundled.non_monetised is not None

@@ -135,6 +135,7 @@ def appraise_what_if(
         monte_carlo=uncertainty,
         options=False,
         ob_bounds=uncertainty,
+        breakdowns=uncertainty,
         source=frames.paths[2].name,
     )
     if uncertainty:

@@ -200,6 +200,7 @@ def appraise(
     uncertainty: bool = True,
     options: bool = True,
     ob_bounds: bool = True,
+    breakdowns: bool = True,
     source: str = "ledger",
 ) -> Appraisal:
     """Appraise the pilot digital teams by Green Book rules.
@@ -237,6 +238,10 @@ def appraise(
     ob_bounds
         Whether to appraise the rollout at the optimism-bias bounds too (``rollout.optimism_bias``;
         ``False`` keeps only its central row).
+    breakdowns
+        Whether to tabulate costs by category, benefits by line, type and agency, and the
+        non-monetised benefits; ``False`` leaves those tables empty and ``non_monetised``
+        ``None`` (the dashboard's what-if, which shows the headline only).
     source
         Name of the ledger in messages.
 
@@ -340,7 +345,7 @@ def appraise(
         unc = Uncertainty(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), None)
 
     non_monetised = None
-    if go_forward is not None and params.non_monetised:
+    if breakdowns and go_forward is not None and params.non_monetised:
         gf_b = view_lines(params, eff, gf_frame)[1]
         non_monetised = non_monetised_table(
             eff,
@@ -380,10 +385,12 @@ def appraise(
         go_forward_by_year=go_forward_by_year,
         cost_lines=cost_lines,
         benefit_lines=ben_lines,
-        costs_by_category=_costs_by_category(cost_lines),
-        benefits_by_line=_benefits_by_line(ben_lines),
-        by_type=_split(ben_lines, ["type", "cashable", "wider"]),
-        by_agency=_split(ben_lines, ["agency", "wider"]),
+        costs_by_category=_costs_by_category(cost_lines if breakdowns else cost_lines.iloc[:0]),
+        benefits_by_line=_benefits_by_line(ben_lines if breakdowns else ben_lines.iloc[:0]),
+        by_type=_split(
+            ben_lines if breakdowns else ben_lines.iloc[:0], ["type", "cashable", "wider"]
+        ),
+        by_agency=_split(ben_lines if breakdowns else ben_lines.iloc[:0], ["agency", "wider"]),
         uncertainty=unc,
         rollout=roll,
         assumptions=params.assumptions(),
