@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def create_app(config: DashboardConfig) -> Any:
     from dashboard.auth import current_user, install_basic_auth
     from dashboard.jobs import JobManager, start_fork_server
     from dashboard.security import install_security
-    from dashboard.services import bundled_dataset
+    from dashboard.services import bundled_dataset, load_frames
     from dashboard.store import UserStore
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +113,10 @@ def create_app(config: DashboardConfig) -> Any:
     manager = JobManager(diskcache.Cache(str(config.data_dir / "jobs")))
     start_fork_server()
     ctx = AppContext(config, store, bundled_dataset(store), manager)
+    # read and check the bundled tables now, in the background, not in the first visitor's page
+    threading.Thread(
+        target=load_frames, args=(store, ctx.default.token), name="warm-frames", daemon=True
+    ).start()
 
     app = dash.Dash(
         __name__,
@@ -122,7 +127,7 @@ def create_app(config: DashboardConfig) -> Any:
         suppress_callback_exceptions=True,
         background_callback_manager=manager,
         compress=False,
-        eager_loading=True,
+        eager_loading=False,
     )
     app.index_string = _INDEX
     server = app.server

@@ -226,3 +226,31 @@ def test_what_if_answers_first_and_a_change_ends_the_running_uncertainty_job(app
     assert cancels == {ids.VFM.CANCEL_MC, *_CONTROLS}
     (head,) = [cb for k, cb in callbacks.items() if f"{ids.VFM.APPLIED}.data" in k]
     assert {i["id"] for i in head["inputs"]} == set(_CONTROLS)
+
+
+def test_the_served_plotly_bundle_is_the_plotly_js_of_the_figures() -> None:
+    """The app serves plotly.js's small 'basic' bundle (bar, scatter, pie) instead of the full
+    one; it must be the plotly.js version the figures are made for."""
+    import re
+
+    import plotly
+
+    def version(text: str) -> str:
+        found = re.search(r"plotly\.js(?: \([^)]*\))? v(\d+\.\d+\.\d+)", text[:400])
+        assert found, text[:200]
+        return found.group(1)
+
+    assets = Path(__file__).resolve().parent.parent / "dashboard" / "assets"
+    served = (assets / "plotly-basic.min.js").read_text(encoding="utf-8")[:400]
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert version(served) == version(full.read_text(encoding="utf-8")[:400])
+    assert (assets / "plotly-LICENCE.txt").exists()
+
+
+def test_the_page_loads_no_component_it_does_not_use(client) -> None:  # type: ignore[no-untyped-def]
+    """Components are loaded when first used (no mathjax, markdown or full plotly up front)."""
+    page = _get(client, "/", _basic(USER, PASSWORD)).get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert any("plotly-basic.min.js" in s for s in scripts)
+    for unused in ("async-mathjax", "async-markdown", "async-datepicker", "package_data/plotly"):
+        assert not any(unused in s for s in scripts), unused
