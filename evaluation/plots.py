@@ -24,6 +24,8 @@ True
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -105,10 +107,24 @@ def template() -> go.layout.Template:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _template_json() -> dict[str, Any]:
+    """Return the house template as plain data (built and validated once per process)."""
+    spec: dict[str, Any] = template().to_plotly_json()
+    return spec
+
+
 def _figure(title: str, alt: str, **layout: Any) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        template=template(), title={"text": title}, meta={"alt": alt}, width=900, height=480
+    # a copy of the template's data: building a Template object for each figure costs more
+    # than the rest of a small chart
+    fig = go.Figure(
+        layout={
+            "template": copy.deepcopy(_template_json()),
+            "title": {"text": title},
+            "meta": {"alt": alt},
+            "width": 900,
+            "height": 480,
+        }
     )
     if layout:
         fig.update_layout(**layout)
