@@ -67,11 +67,16 @@ def _params(inputs: VfmInputs) -> Any:
 
     Parameter sets are immutable, so one is shared by every request with the same inputs.
     """
-    from evaluation.appraisal import load_params
-
-    return load_params().updated_many(
+    return _bundled_params().updated_many(
         {key: getattr(inputs, name) for name, key in VfmInputs.KEYS.items()}
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_params() -> Any:
+    from evaluation.appraisal import load_params
+
+    return load_params()
 
 
 def scenario_effects(effects: pd.DataFrame, params: Any, scenario: str) -> pd.DataFrame:

@@ -139,11 +139,25 @@ def benefit_lines(
         Benefit lines (default: the enabled ones).
     """
     chosen = params.enabled_benefits if lines is None else tuple(lines)
-    frames = []
+    if not chosen:
+        return pd.DataFrame({c: [] for c in BENEFIT_LINE_COLUMNS})
+    n = len(schedule)
     k = schedule["years_live"].to_numpy(dtype=np.int64)
-    t = schedule["financial_year"].map(fy_start).to_numpy(dtype=np.int64) - fy_start(base_year)
+    fy = schedule["financial_year"].to_numpy(dtype=object)
+    starts = np.fromiter((fy_start(y) for y in fy), dtype=np.int64, count=n)
+    t = starts - fy_start(base_year)
     df = discount_factors(t, params.discount_bands)
     scale = schedule["scale"].to_numpy(dtype=float)
+    force = schedule["force"].to_numpy(dtype=object)
+    sunk = fy < decision_year
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in BENEFIT_LINE_COLUMNS}
+
+    def same(value: object) -> np.ndarray:
+        """``value`` for each row, typed as a DataFrame column of that scalar would be."""
+        if value is None or isinstance(value, str):
+            return np.full(n, value, dtype=object)
+        return np.full(n, value)
+
     for line in chosen:
         estimate = effects.estimate(line.metric)
         ramp = np.asarray(line.ramp_up, dtype=float)
@@ -152,56 +166,56 @@ def benefit_lines(
         volume = scale * ramp_share * persistence
         raw, price_base, factor, shortfall = unit_value_terms(line, params)
         real = raw * factor
-        growth = np.ones(len(schedule))
+        growth: np.ndarray = np.ones(n)
         if line.wage_linked and params.wage_growth_rate:
-            ahead = schedule["financial_year"].map(fy_start).to_numpy(dtype=np.int64)
-            ahead = np.clip(ahead - fy_start(params.price_base_year), 0, None)
+            ahead = np.clip(starts - fy_start(params.price_base_year), 0, None)
             growth = (1.0 + params.wage_growth_rate) ** ahead
         value = line.sign * estimate * volume * real * growth * (1.0 - shortfall)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "line": line.name,
-                    "metric": line.metric,
-                    "force": schedule["force"].to_numpy(dtype=object),
-                    "financial_year": schedule["financial_year"].to_numpy(dtype=object),
-                    "t": t,
-                    "years_live": k,
-                    "estimate": estimate,
-                    "sign": line.sign,
-                    "scale": scale,
-                    "ramp_share": ramp_share,
-                    "persistence": persistence,
-                    "volume_force_years": volume,
-                    "unit_value_base": raw,
-                    "unit_value_price_base": price_base,
-                    "unit_value_deflator": factor,
-                    "unit_value_real": real,
-                    "shortfall_rate": shortfall,
-                    "value_gbp": value,
-                    "discount_factor": df,
-                    "pv_gbp": value * df,
-                    "pv_per_unit": line.sign * volume * factor * growth * (1.0 - shortfall) * df,
-                    "cashable": line.cashable,
-                    "type": line.type,
-                    "agency": line.agency,
-                    "wider": line.wider,
-                    "sunk": schedule["financial_year"].to_numpy(dtype=object) < decision_year,
-                    "real_growth_factor": growth,
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame({c: [] for c in BENEFIT_LINE_COLUMNS})
-    out = pd.concat(frames, ignore_index=True)
-    for col in (
-        "line",
-        "metric",
-        "force",
-        "financial_year",
-        "unit_value_price_base",
-        "type",
-        "agency",
-    ):
+        per_line = {
+            "line": same(line.name),
+            "metric": same(line.metric),
+            "force": force,
+            "financial_year": fy,
+            "t": t,
+            "years_live": k,
+            "estimate": same(estimate),
+            "sign": same(line.sign),
+            "scale": scale,
+            "ramp_share": ramp_share,
+            "persistence": persistence,
+            "volume_force_years": volume,
+            "unit_value_base": same(raw),
+            "unit_value_price_base": same(price_base),
+            "unit_value_deflator": same(factor),
+            "unit_value_real": same(real),
+            "shortfall_rate": same(shortfall),
+            "value_gbp": value,
+            "discount_factor": df,
+            "pv_gbp": value * df,
+            "pv_per_unit": line.sign * volume * factor * growth * (1.0 - shortfall) * df,
+            "cashable": same(line.cashable),
+            "type": same(line.type),
+            "agency": same(line.agency),
+            "wider": same(line.wider),
+            "sunk": sunk,
+            "real_growth_factor": growth,
+        }
+        for c in BENEFIT_LINE_COLUMNS:
+            columns[c].append(np.asarray(per_line[c]))
+    # one table built once from whole columns (a frame per line and a concat cost more than
+    # the arithmetic)
+    out = pd.DataFrame({c: np.concatenate(parts) for c, parts in columns.items()})
+    for col in _TEXT_COLUMNS:  # plain Python objects, as the rest of the appraisal's tables
         out[col] = out[col].astype(object)
-    return out[list(BENEFIT_LINE_COLUMNS)]
+    return out
+
+
+_TEXT_COLUMNS = (
+    "line",
+    "metric",
+    "force",
+    "financial_year",
+    "unit_value_price_base",
+    "type",
+    "agency",
+)

@@ -385,12 +385,11 @@ def appraise(
         go_forward_by_year=go_forward_by_year,
         cost_lines=cost_lines,
         benefit_lines=ben_lines,
-        costs_by_category=_costs_by_category(cost_lines if breakdowns else cost_lines.iloc[:0]),
-        benefits_by_line=_benefits_by_line(ben_lines if breakdowns else ben_lines.iloc[:0]),
-        by_type=_split(
-            ben_lines if breakdowns else ben_lines.iloc[:0], ["type", "cashable", "wider"]
+        **(
+            _breakdowns(cost_lines, ben_lines)
+            if breakdowns
+            else _empty_breakdowns(cost_lines, ben_lines)
         ),
-        by_agency=_split(ben_lines if breakdowns else ben_lines.iloc[:0], ["agency", "wider"]),
         uncertainty=unc,
         rollout=roll,
         assumptions=params.assumptions(),
@@ -406,6 +405,27 @@ def appraise(
         projected=projected,
         non_monetised=non_monetised,
     )
+
+
+def _breakdowns(cost_lines: pd.DataFrame, ben: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Return the costs by category and the benefits by line, type and agency."""
+    return {
+        "costs_by_category": _costs_by_category(cost_lines),
+        "benefits_by_line": _benefits_by_line(ben),
+        "by_type": _split(ben, ["type", "cashable", "wider"]),
+        "by_agency": _split(ben, ["agency", "wider"]),
+    }
+
+
+_EMPTY: dict[tuple[object, ...], dict[str, pd.DataFrame]] = {}
+
+
+def _empty_breakdowns(cost_lines: pd.DataFrame, ben: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Return the breakdown tables with their columns and no rows (made once per line layout)."""
+    key = (tuple(cost_lines.dtypes.items()), tuple(ben.dtypes.items()))
+    if key not in _EMPTY:
+        _EMPTY[key] = _breakdowns(cost_lines.iloc[:0], ben.iloc[:0])
+    return {name: frame.copy() for name, frame in _EMPTY[key].items()}
 
 
 def _costs_by_category(cost_lines: pd.DataFrame) -> pd.DataFrame:
