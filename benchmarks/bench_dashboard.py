@@ -48,7 +48,7 @@ TIMER = """ids => {
       if (t.start !== null && !(id in t.drawn)) t.drawn[id] = performance.now();
     });
   }
-  const begin = e => { t.start = e.timeStamp; t.drawn = {}; };
+  const begin = e => { t.start = e.timeStamp; t.drawn = {}; performance.clearResourceTimings(); };
   for (const el of document.querySelectorAll('#vfm-form input')) {
     el.addEventListener('keydown', e => { if (e.key === 'Enter') begin(e); }, true);
   }
@@ -57,12 +57,22 @@ TIMER = """ids => {
   }
 }"""
 
-#: resolves with the what-if time once both charts have redrawn and a frame has been painted
+#: resolves once both charts have redrawn and a frame has been painted, with the what-if time
+#: and its parts: until the headline request is sent, the request (server and transfer), and
+#: from its answer to the painted frame (rendering)
 REDRAWN = """n => new Promise(resolve => {
   const poll = () => {
     const t = window.__pf, drawn = Object.values(t.drawn);
     if (drawn.length < n) { requestAnimationFrame(poll); return; }
-    requestAnimationFrame(() => resolve(performance.now() - t.start));
+    requestAnimationFrame(() => {
+      const end = performance.now();
+      const calls = performance.getEntriesByType('resource').filter(
+        e => e.name.includes('_dash-update-component') && e.startTime >= t.start
+          && e.responseEnd <= end);
+      const head = calls.reduce((a, e) => (a && a.duration >= e.duration ? a : e), null);
+      resolve(head ? [end - t.start, head.startTime - t.start, head.duration,
+                      end - head.responseEnd] : [end - t.start, NaN, NaN, NaN]);
+    });
   };
   poll();
 })"""
@@ -132,6 +142,7 @@ def main(quick: bool = False) -> None:
         base = f"http://127.0.0.1:{srv.server_port}"
         loads: list[float] = []
         changes: dict[str, list[float]] = {}
+        parts: list[list[float]] = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
             context = browser.new_context(
@@ -146,8 +157,9 @@ def main(quick: bool = False) -> None:
             page.evaluate(TIMER, list(CHARTS))
             for label, control, value in _changes(10 if quick else 50):
                 _apply(page, control, value)
-                ms = page.evaluate(REDRAWN, len(CHARTS))
-                changes.setdefault(label, []).append(float(ms) / 1000)
+                total, *split = page.evaluate(REDRAWN, len(CHARTS))
+                changes.setdefault(label, []).append(float(total) / 1000)
+                parts.append([float(x) for x in split])
                 shown = page.locator("#vfm-headline").text_content() or ""
                 if "Net present social value" not in shown:
                     raise RuntimeError(f"the headline did not redraw after {label} = {value}")
@@ -160,6 +172,11 @@ def main(quick: bool = False) -> None:
     print(
         f"what-if update ({len(every)} changes of five inputs): median "
         f"{statistics.median(every) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target < 300 ms)"
+    )
+    before, request, render = np.nanmedian(np.array(parts), axis=0)
+    print(
+        f"  where the time goes (medians): {before:.0f} ms until the request is sent, "
+        f"{request:.0f} ms request (server and transfer), {render:.0f} ms drawing"
     )
     for label, xs in changes.items():
         print(
