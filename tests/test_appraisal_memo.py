@@ -114,3 +114,41 @@ def test_last_outturn_date_skips_rows_without_a_date() -> None:
     assert last_outturn_date(pd.DataFrame({"date": pd.to_datetime([None, None])})) is None
     assert last_outturn_date(pd.DataFrame({"date": [None]}, dtype=object)) is None
     assert last_outturn_date(pd.DataFrame({"x": [1]})) is None
+
+
+def test_the_checked_ledger_and_its_outturn_are_memoised_and_never_stale() -> None:
+    from evaluation.appraisal.costs import aggregate_outturn
+    from evaluation.errors import DataError
+
+    params = load_params()
+    raw = load_ledger(SAMPLE / "costs.csv")
+    first = check_ledger(raw, params)
+    _memo.clear()
+    pd.testing.assert_frame_equal(check_ledger(raw, params), first)  # warm = fresh
+    # a change of the ledger is a new check: a bad amount is found, every time
+    bad = raw.copy()
+    bad.loc[bad.index[2], "amount_gbp"] = -5.0
+    for _ in range(2):
+        with pytest.raises(DataError):
+            check_ledger(bad, params)
+    # a caller changing its copy does not change the next caller's
+    first.loc[:, "amount_gbp"] = 0.0
+    assert (check_ledger(raw, params)["amount_gbp"] > 0).any()
+    # the outturn follows the deflator (a dearer price base year raises every real amount)
+    out = aggregate_outturn(check_ledger(raw, params), params, basis="outturn")
+    pb = params.price_base_year
+    changed = params.updated(f"deflator.index.{pb}", params.deflator[pb] * 1.1)
+    again = aggregate_outturn(check_ledger(raw, changed), changed, basis="outturn")
+    assert (again["base_real_gbp"] > out["base_real_gbp"]).any()
+    pd.testing.assert_frame_equal(
+        aggregate_outturn(check_ledger(raw, params), params, basis="outturn"), out
+    )
+
+
+def test_a_ledger_pandas_cannot_hash_is_still_checked() -> None:
+    from evaluation.errors import DataError
+
+    raw = load_ledger(SAMPLE / "costs.csv").astype({"category": object})
+    raw.loc[raw.index[0], "category"] = ["not", "a", "category"]  # a list in a cell
+    with pytest.raises(DataError):
+        check_ledger(raw, load_params())

@@ -91,6 +91,15 @@ def check_ledger(
         Listing every problem (negative or missing amounts, unknown categories, kinds or forces,
         bad price bases, price years outside the deflator series), each naming its row.
     """
+    try:
+        digest = frame_digest(ledger)
+    except (TypeError, ValueError):  # cells pandas cannot hash: check them without the memo
+        return _check_ledger(ledger, params, source=source)
+    key = ("checked", digest, params.digest_without(*_SECTIONS_NOT_READ), source)
+    return memoised(key, lambda: _check_ledger(ledger, params, source=source))
+
+
+def _check_ledger(ledger: pd.DataFrame, params: ParameterSet, *, source: str) -> pd.DataFrame:
     missing = [c for c in _REQUIRED if c not in ledger.columns]
     if "date" not in ledger.columns and "financial_year" not in ledger.columns:
         missing.append("date or financial_year")
@@ -280,6 +289,17 @@ def aggregate_outturn(ledger: pd.DataFrame, params: ParameterSet, *, basis: str)
     The result depends only on the ledger, the deflator and the price base year: repeated
     appraisals (sensitivity, switching values) pass it to :func:`build_cost_lines` once made.
     """
+    key = (
+        "outturn",
+        frame_digest(ledger),
+        params.price_base_year,
+        tuple(sorted(params.deflator.items())),
+        basis,
+    )
+    return memoised(key, lambda: _aggregate_outturn(ledger, params, basis=basis))
+
+
+def _aggregate_outturn(ledger: pd.DataFrame, params: ParameterSet, *, basis: str) -> pd.DataFrame:
     pb = params.price_base_year
     index = params.deflator
     factor = ledger["price_year"].map(lambda y: index[pb] / index[y]).astype(float)

@@ -87,7 +87,9 @@ def present_values(cost_lines: pd.DataFrame, benefit_lines: pd.DataFrame) -> tup
 
 def _year_codes(frame: pd.DataFrame, idx: pd.Index) -> np.ndarray:
     """Return each row's position in ``idx`` by its ``financial_year`` (-1 if not in it)."""
-    return np.asarray(idx.get_indexer(pd.Index(frame["financial_year"].to_numpy(dtype=object))))
+    position = {y: i for i, y in enumerate(idx)}
+    years = frame["financial_year"].to_numpy(dtype=object)
+    return np.fromiter((position.get(y, -1) for y in years), dtype=np.int64, count=len(years))
 
 
 def _sum_by_year(codes: np.ndarray, values: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
