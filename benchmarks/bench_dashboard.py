@@ -13,7 +13,9 @@ trips to the browser are not counted:
 
 The main analysis is computed once before timing (it is cached by the app, as after the first
 visit of the day). The uncertainty analysis (sensitivity and Monte Carlo) starts in the
-background after each change, as for a user, and is not part of the what-if time.
+background once the inputs have settled, as for a user, and is not part of the what-if time;
+the pause before each change cycles through :data:`PAUSES`, so that changes come while that
+job is waiting to start, starting, and running (it is ended by the change).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ ARGS = [
 ]
 
 CHARTS = ("vfm-pilot-chart", "vfm-rollout-chart")
+
+#: seconds between one change's redrawn figures and the next change (a user reading them)
+PAUSES = (0.0, 0.3, 0.7, 1.2, 2.0)
 
 #: the page's timer: the moment of the user's change, and each chart's next redraw after it
 TIMER = """ids => {
@@ -143,6 +148,7 @@ def main(quick: bool = False) -> None:
         loads: list[float] = []
         changes: dict[str, list[float]] = {}
         parts: list[list[float]] = []
+        by_pause: dict[float, list[float]] = {}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
             context = browser.new_context(
@@ -155,10 +161,12 @@ def main(quick: bool = False) -> None:
                 ms = page.wait_for_function(LOADED, arg=list(CHARTS), timeout=120_000)
                 loads.append(float(ms.json_value()) / 1000)
             page.evaluate(TIMER, list(CHARTS))
-            for label, control, value in _changes(10 if quick else 50):
+            for i, (label, control, value) in enumerate(_changes(10 if quick else 50)):
+                time.sleep(PAUSES[(i // 5) % len(PAUSES)])  # every input meets every pause
                 _apply(page, control, value)
                 total, *split = page.evaluate(REDRAWN, len(CHARTS))
                 changes.setdefault(label, []).append(float(total) / 1000)
+                by_pause.setdefault(PAUSES[(i // 5) % len(PAUSES)], []).append(total / 1000)
                 parts.append([float(x) for x in split])
                 shown = page.locator("#vfm-headline").text_content() or ""
                 if "Net present social value" not in shown:
@@ -177,6 +185,14 @@ def main(quick: bool = False) -> None:
     print(
         f"  where the time goes (medians): {before:.0f} ms until the request is sent, "
         f"{request:.0f} ms request (server and transfer), {render:.0f} ms drawing"
+    )
+    print(
+        "  by pause before the change: "
+        + ", ".join(
+            f"{pause:.1f} s: median {statistics.median(xs) * 1000:.0f} ms, "
+            f"max {max(xs) * 1000:.0f} ms"
+            for pause, xs in sorted(by_pause.items())
+        )
     )
     for label, xs in changes.items():
         print(

@@ -110,6 +110,8 @@ class VFM:
     ROLLOUT_START = "vfm-rollout-start"
     FORM = "vfm-form"
     APPLIED = "vfm-applied"
+    SETTLED = "vfm-settled"
+    SETTLE_DELAY = "vfm-settle-delay"
     HEADLINE = "vfm-headline"
     PILOT_SUMMARY = "vfm-pilot-summary"
     PILOT_CHART = "vfm-pilot-chart"

@@ -215,13 +215,18 @@ def test_generated_password_is_random_and_works() -> None:
 
 
 def test_what_if_answers_first_and_a_change_ends_the_running_uncertainty_job(app) -> None:  # type: ignore[no-untyped-def]
-    """The headline callback starts the uncertainty job; any input change cancels that job."""
+    """The headline's answer starts the uncertainty job; any input change cancels that job."""
     from dashboard import ids
     from dashboard.pages.value_for_money import _CONTROLS
 
     callbacks = app.callback_map
     (unc,) = [cb for k, cb in callbacks.items() if k == f"{ids.VFM.UNCERTAINTY}.children"]
-    assert [i["id"] for i in unc["inputs"]] == [ids.VFM.APPLIED]
+    assert [i["id"] for i in unc["inputs"]] == [ids.VFM.SETTLED]
+    # the headline's inputs reach it once settled (a debounce in the browser)
+    (settle,) = [cb for k, cb in callbacks.items() if k == f"{ids.VFM.SETTLED}.id"]
+    assert [i["id"] for i in settle["inputs"]] == [ids.VFM.APPLIED]
+    (spec,) = [cb for cb in app._callback_list if cb["output"] == f"{ids.VFM.SETTLED}.id"]
+    assert spec["clientside_function"] == {"namespace": "pathfinder", "function_name": "settle"}
     cancels = {c["id"] for c in unc["background"]["cancel"]}
     assert cancels == {ids.VFM.CANCEL_MC, *_CONTROLS}
     (head,) = [cb for k, cb in callbacks.items() if f"{ids.VFM.APPLIED}.data" in k]

@@ -15,3 +15,19 @@
   }
   new MutationObserver(label).observe(document.documentElement, { childList: true, subtree: true });
 })();
+
+/* Clientside callbacks. settle: pass a value on to `target` once it has stayed unchanged for
+   `ms` milliseconds (a debounce): the value-for-money page starts its uncertainty job once the
+   user stops changing inputs, not for every value typed in turn. */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+  pathfinder: {
+    settle: function (value, target, ms) {
+      var timers = (window.pathfinderTimers = window.pathfinderTimers || {});
+      clearTimeout(timers[target]);
+      timers[target] = setTimeout(function () {
+        window.dash_clientside.set_props(target, { data: value });
+      }, ms);
+      return window.dash_clientside.no_update;
+    },
+  },
+});

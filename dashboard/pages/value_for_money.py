@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 
 from dashboard import components as c
 from dashboard import ids
@@ -177,6 +177,8 @@ def layout(ctx: Any, dataset: Any) -> Any:
             ),
             html.Div(id=ids.VFM.ERROR),
             dcc.Store(id=ids.VFM.APPLIED),
+            dcc.Store(id=ids.VFM.SETTLED),
+            dcc.Store(id=ids.VFM.SETTLE_DELAY, data=UNCERTAINTY_DELAY_MS),
             headline_frame(),
             c.heading("Uncertainty", 2, "l"),
             c.progress_panel(
@@ -251,6 +253,11 @@ def _gbp_table(frame: pd.DataFrame, caption: str) -> Any:
         frame, caption, formats={k: c.fmt_gbp for k in frame.columns if k.endswith("_gbp")}
     )
 
+
+UNCERTAINTY_DELAY_MS = 600
+"""How long the inputs must stay unchanged before the uncertainty job starts (milliseconds):
+several changes in quick succession (typing values in turn) run it once, for the last, and
+leave the processors to the headline meanwhile."""
 
 HEADLINE_OUTPUTS: tuple[tuple[str, str], ...] = (
     (ids.VFM.PILOT_SUMMARY, "children"),
@@ -486,8 +493,9 @@ def register(app: Any, ctx: Any) -> None:
     """Register the value-for-money callbacks: the headline first, then the uncertainty.
 
     A change of an input ends the running uncertainty job at once and recomputes the headline;
-    the headline's answer then starts the new uncertainty job (through the inputs it passes on),
-    so the interactive answer never shares the processors with a job whose inputs are stale.
+    the inputs the headline answered start the new uncertainty job once they have stayed
+    unchanged for :data:`UNCERTAINTY_DELAY_MS`, so the interactive answer never shares the
+    processors with a job whose inputs are stale or about to be.
     """
     inputs = [Input(i, "value") for i in _CONTROLS]
 
@@ -510,9 +518,18 @@ def register(app: Any, ctx: Any) -> None:
 
     store, settings, draws = ctx.store, ctx.config.analysis, ctx.config.mc_draws
 
+    # the inputs the headline answered, passed on once they have settled (assets/pathfinder.js)
+    app.clientside_callback(
+        ClientsideFunction("pathfinder", "settle"),
+        Output(ids.VFM.SETTLED, "id"),
+        Input(ids.VFM.APPLIED, "data"),
+        State(ids.VFM.SETTLED, "id"),
+        State(ids.VFM.SETTLE_DELAY, "data"),
+    )
+
     @app.callback(
         Output(ids.VFM.UNCERTAINTY, "children"),
-        Input(ids.VFM.APPLIED, "data"),
+        Input(ids.VFM.SETTLED, "data"),
         State(ids.DATASET, "data"),
         background=True,
         manager=ctx.manager,
