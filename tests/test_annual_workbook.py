@@ -64,6 +64,14 @@ def test_cached_values_are_in_the_file(book, year) -> None:
     formulas = openpyxl.load_workbook(book)
     assert str(_named(formulas, "npsv")).startswith("=")
     assert _named(formulas, "pv_costs") == "=SUMPRODUCT(year_costs,year_discount_factor)"
+    # the go-forward (decision) view, live too
+    g = year.result.appraisal.go_forward
+    assert g is not None
+    assert _named(wb, "gf_npsv") == pytest.approx(g.npsv, rel=1e-12)
+    assert _named(wb, "gf_bcr") == pytest.approx(g.bcr, rel=1e-12)
+    assert _named(formulas, "gf_pv_costs") == (
+        "=SUMPRODUCT(gf_year_costs,gf_year_discount_factor)"
+    )
 
 
 @pytest.mark.slow
@@ -77,6 +85,14 @@ def test_libreoffice_recalculation_equals_the_toolkit(book, year, tmp_path) -> N
     assert _named(wb, "cashable_bcr") == pytest.approx(s.cashable_bcr, rel=1e-9)
     assert _named(wb, "vfm_category") == s.vfm_category
     assert _named(wb, "payback_year") == (s.payback_year or "not within the period")
+    g = year.result.appraisal.go_forward
+    for name, want in (
+        ("gf_pv_costs", g.pv_costs),
+        ("gf_pv_benefits", g.pv_benefits),
+        ("gf_npsv", g.npsv),
+        ("gf_bcr", g.bcr),
+    ):
+        assert _named(wb, name) == pytest.approx(want, rel=1e-9), name
     results = [r[5] for r in wb["Checks"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)]
     assert results and set(results) == {"pass"}
 
@@ -99,6 +115,10 @@ def test_what_if_discount_rate_equals_toolkit_appraisal(book, year, tmp_path, ra
     assert _named(wb, "npsv") == pytest.approx(again.npsv, rel=1e-9)
     assert _named(wb, "bcr") == pytest.approx(again.bcr, rel=1e-9)
     assert _named(wb, "pv_costs") == pytest.approx(again.pv_costs, rel=1e-9)
+    g = again.go_forward
+    assert g is not None and g.npsv != pytest.approx(year.result.appraisal.go_forward.npsv)
+    assert _named(wb, "gf_npsv") == pytest.approx(g.npsv, rel=1e-9)
+    assert _named(wb, "gf_bcr") == pytest.approx(g.bcr, rel=1e-9)
 
 
 @pytest.mark.slow

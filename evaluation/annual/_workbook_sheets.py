@@ -41,6 +41,7 @@ SHEETS: dict[str, str] = {
     "Costs": "Cost lines: amount, deflation to real prices, optimism bias, adjusted cost",
     "Benefits": "Benefit lines: effect x force-years x unit value, and present value",
     "Appraisal": "By year: costs, benefits, discount factor, present values, payback",
+    "Go_forward": "The decision view by year: from the decision year, sunk costs left out",
     "Chart": "Chart of the cumulative NPSV by year (drawn from the Appraisal sheet)",
     "Results": "NPSV, BCR, cashable BCR, value-for-money category, payback",
     "Sensitivity": "One-way sensitivities of NPSV",
@@ -126,6 +127,7 @@ def build_sheets(book: _Book, report: AnnualReport) -> None:
     _costs(book, report)
     _benefits(book, report)
     _appraisal(book, report)
+    _go_forward(book, report)
     _chart(book, report)
     _results(book, report)
     sens = sensitivity_sheet(book, report)
@@ -500,6 +502,7 @@ def _costs(book: _Book, report: AnnualReport) -> _Sheet:
     sheet.name_column("cost_pv", "Present value (GBP, real)")
     sheet.name_column("cost_adjusted", "Adjusted cost (GBP, real)")
     sheet.name_column("cost_base", "Base cost (GBP, real)")
+    sheet.name_column("cost_sunk", "Sunk")
     sheet.finish("cost_lines")
     return sheet
 
@@ -583,12 +586,63 @@ def _benefits(book: _Book, report: AnnualReport) -> None:
 
 
 def _appraisal(book: _Book, report: AnnualReport) -> None:
-    t = report.appraisal.by_year
+    _by_year(
+        book,
+        report.appraisal.by_year,
+        sheet_name="Appraisal",
+        title="Appraisal by year",
+        description="Sums of the cost and benefit lines by year, discounted [note 1] [note 2].",
+        prefix="year",
+        cost_filter="",
+        table_name="appraisal_by_year",
+        rate=report.params.discount_bands[0].rate,
+    )
+
+
+def _go_forward(book: _Book, report: AnnualReport) -> None:
+    """Write the decision view: from the decision year on, sunk costs out, discounted to it."""
+    a = report.appraisal
+    if a.go_forward is None or a.go_forward_by_year is None:
+        return
+    _by_year(
+        book,
+        a.go_forward_by_year,
+        sheet_name="Go_forward",
+        title=f"Go-forward view by year (decision year {a.go_forward.first_year})",
+        description=(
+            f"From {a.go_forward.first_year} (year 0) on, without sunk costs: cost lines whose "
+            "Sunk column is yes (spent before the decision year, and the residual value of "
+            "assets bought then) are left out [note 1] [note 2]."
+        ),
+        prefix="gf_year",
+        cost_filter=',cost_sunk,"no"',
+        table_name="go_forward_by_year",
+        rate=report.params.discount_bands[0].rate,
+    )
+
+
+def _by_year(
+    book: _Book,
+    t: Any,
+    *,
+    sheet_name: str,
+    title: str,
+    description: str,
+    prefix: str,
+    cost_filter: str,
+    table_name: str,
+    rate: float,
+) -> None:
+    """Write a by-year sheet: the lines summed by year, discounted from its first year.
+
+    ``cost_filter`` narrows the cost lines (extra SUMIFS criteria); the columns are named
+    ``<prefix>_label``, ``<prefix>_costs``, ... for the results.
+    """
     sheet = _Sheet(
         book,
-        "Appraisal",
-        "Appraisal by year",
-        "Sums of the cost and benefit lines by year, discounted [note 1] [note 2].",
+        sheet_name,
+        title,
+        description,
         [
             ("Financial year", "text"),
             ("Year number", "int"),
@@ -619,7 +673,7 @@ def _appraisal(book: _Book, report: AnnualReport) -> None:
         c = {k: sheet.ref(k, row) for k in sheet.columns}
         y = c["Financial year"]
         tt = int(r["t"])
-        rate_cached = report.params.discount_bands[0].rate if tt <= 30 else math.nan
+        rate_cached = rate if tt <= 30 else math.nan
         if i == 0:
             df = F(f"POWER(1+discount_rate,-{c['t']})", float(r["discount_factor"]))
         else:
@@ -637,7 +691,7 @@ def _appraisal(book: _Book, report: AnnualReport) -> None:
                 r["financial_year"],
                 int(r["year"]),
                 tt,
-                F(f"SUMIFS(cost_adjusted,cost_year,{y})", float(r["costs_gbp"])),
+                F(f"SUMIFS(cost_adjusted,cost_year,{y}{cost_filter})", float(r["costs_gbp"])),
                 F(
                     f'SUMIFS(ben_value,ben_year,{y},ben_cashable,"yes",ben_wider,"no")',
                     float(r["benefits_cashable_gbp"]),
@@ -692,18 +746,18 @@ def _appraisal(book: _Book, report: AnnualReport) -> None:
             ]
         )
     for name, col in (
-        ("year_label", "Financial year"),
-        ("year_t", "t"),
-        ("year_costs", "Costs (GBP, real)"),
-        ("year_benefits", "Core benefits (GBP, real)"),
-        ("year_cashable", "Cashable benefits (GBP, real)"),
-        ("year_wider", "Wider benefits (GBP, real)"),
-        ("year_net", "Net benefit (GBP, real)"),
-        ("year_discount_factor", "Discount factor"),
-        ("year_paid_back", "Paid back from this year"),
+        ("label", "Financial year"),
+        ("t", "t"),
+        ("costs", "Costs (GBP, real)"),
+        ("benefits", "Core benefits (GBP, real)"),
+        ("cashable", "Cashable benefits (GBP, real)"),
+        ("wider", "Wider benefits (GBP, real)"),
+        ("net", "Net benefit (GBP, real)"),
+        ("discount_factor", "Discount factor"),
+        ("paid_back", "Paid back from this year"),
     ):
-        sheet.name_column(name, col)
-    sheet.finish("appraisal_by_year")
+        sheet.name_column(f"{prefix}_{name}", col)
+    sheet.finish(table_name)
 
 
 def _chart(book: _Book, report: AnnualReport) -> None:
@@ -743,8 +797,9 @@ def _results(book: _Book, report: AnnualReport) -> None:
     sheet = _Sheet(
         book,
         "Results",
-        "Results (ex-post pilot view)",
-        f"{s.first_year} to {s.last_year}; each value is named (column Name).",
+        "Results (ex-post pilot view, then the go-forward view)",
+        f"{s.first_year} to {s.last_year}; each value is named (column Name); the go-forward "
+        "view's names start gf_.",
         [
             ("Name", "text"),
             ("Measure", "text"),
@@ -847,6 +902,42 @@ def _results(book: _Book, report: AnnualReport) -> None:
             "gbp",
         ),
     ]
+    g = report.appraisal.go_forward
+    if g is not None and report.appraisal.go_forward_by_year is not None:
+        rows += [
+            (
+                "gf_pv_costs",
+                f"Go-forward PV of costs (from {g.first_year}, sunk costs out)",
+                F("SUMPRODUCT(gf_year_costs,gf_year_discount_factor)", g.pv_costs),
+                "GBP, real",
+                "sum of go-forward costs x go-forward discount factor",
+                "gbp",
+            ),
+            (
+                "gf_pv_benefits",
+                "Go-forward PV of core benefits",
+                F("SUMPRODUCT(gf_year_benefits,gf_year_discount_factor)", g.pv_benefits),
+                "GBP, real",
+                "sum of go-forward core benefits x go-forward discount factor",
+                "gbp",
+            ),
+            (
+                "gf_npsv",
+                "Go-forward net present social value",
+                F("gf_pv_benefits-gf_pv_costs", g.npsv),
+                "GBP, real",
+                "go-forward PV benefits - PV costs",
+                "gbp",
+            ),
+            (
+                "gf_bcr",
+                "Go-forward benefit-cost ratio",
+                F("IF(gf_pv_costs>0,gf_pv_benefits/gf_pv_costs,NA())", g.bcr),
+                "ratio",
+                "go-forward PV benefits / PV costs",
+                "ratio",
+            ),
+        ]
     for name, measure, f, unit, words, kind in rows:
         row = sheet.add([name, measure, f, unit, words])
         sheet.ws[sheet.ref("Value", row)].number_format = EXCEL_FORMATS[kind]
