@@ -72,6 +72,10 @@ def test_cached_values_are_in_the_file(book, year) -> None:
     assert _named(formulas, "gf_pv_costs") == (
         "=SUMPRODUCT(gf_year_costs,gf_year_discount_factor)"
     )
+    r = year.result.appraisal.rollout
+    assert r is not None
+    assert _named(wb, "rollout_npsv") == pytest.approx(r.summary.npsv, rel=1e-12)
+    assert _named(formulas, "rollout_npsv") == "=rollout_pv_benefits-rollout_pv_costs"
 
 
 @pytest.mark.slow
@@ -91,6 +95,10 @@ def test_libreoffice_recalculation_equals_the_toolkit(book, year, tmp_path) -> N
         ("gf_pv_benefits", g.pv_benefits),
         ("gf_npsv", g.npsv),
         ("gf_bcr", g.bcr),
+        ("rollout_pv_costs", year.result.appraisal.rollout.summary.pv_costs),
+        ("rollout_pv_benefits", year.result.appraisal.rollout.summary.pv_benefits),
+        ("rollout_npsv", year.result.appraisal.rollout.summary.npsv),
+        ("rollout_bcr", year.result.appraisal.rollout.summary.bcr),
     ):
         assert _named(wb, name) == pytest.approx(want, rel=1e-9), name
     results = [r[5] for r in wb["Checks"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)]
@@ -109,7 +117,7 @@ def test_what_if_discount_rate_equals_toolkit_appraisal(book, year, tmp_path, ra
         params,
         go_live=dict(zip(reg["force"], reg["go_live"], strict=True)),
         uncertainty=False,
-        rollout=False,
+        options=False,
     )
     assert again.npsv != pytest.approx(year.result.appraisal.npsv, rel=1e-3)  # it moved
     assert _named(wb, "npsv") == pytest.approx(again.npsv, rel=1e-9)
@@ -119,6 +127,12 @@ def test_what_if_discount_rate_equals_toolkit_appraisal(book, year, tmp_path, ra
     assert g is not None and g.npsv != pytest.approx(year.result.appraisal.go_forward.npsv)
     assert _named(wb, "gf_npsv") == pytest.approx(g.npsv, rel=1e-9)
     assert _named(wb, "gf_bcr") == pytest.approx(g.bcr, rel=1e-9)
+    # the rollout's projection does not move with the rate; its discounting does, as the toolkit's
+    r = again.rollout
+    assert r is not None
+    assert r.summary.npsv != pytest.approx(year.result.appraisal.rollout.summary.npsv, rel=1e-3)
+    assert _named(wb, "rollout_npsv") == pytest.approx(r.summary.npsv, rel=1e-9)
+    assert _named(wb, "rollout_bcr") == pytest.approx(r.summary.bcr, rel=1e-9)
 
 
 @pytest.mark.slow

@@ -42,6 +42,7 @@ SHEETS: dict[str, str] = {
     "Benefits": "Benefit lines: effect x force-years x unit value, and present value",
     "Appraisal": "By year: costs, benefits, discount factor, present values, payback",
     "Go_forward": "The decision view by year: from the decision year, sunk costs left out",
+    "Rollout": "The national rollout by year: projected costs and benefits, discounted",
     "Chart": "Chart of the cumulative NPSV by year (drawn from the Appraisal sheet)",
     "Results": "NPSV, BCR, cashable BCR, value-for-money category, payback",
     "Sensitivity": "One-way sensitivities of NPSV",
@@ -128,6 +129,7 @@ def build_sheets(book: _Book, report: AnnualReport) -> None:
     _benefits(book, report)
     _appraisal(book, report)
     _go_forward(book, report)
+    _rollout(book, report)
     _chart(book, report)
     _results(book, report)
     sens = sensitivity_sheet(book, report)
@@ -621,6 +623,33 @@ def _go_forward(book: _Book, report: AnnualReport) -> None:
     )
 
 
+def _rollout(book: _Book, report: AnnualReport) -> None:
+    """Write the national rollout by year, discounted by live formulas from its first year.
+
+    Its projected costs and benefits are the toolkit's values (the rollout's lines are not in
+    this workbook).
+    """
+    r = report.appraisal.rollout
+    if r is None:
+        return
+    rs = r.summary
+    _by_year(
+        book,
+        r.by_year,
+        sheet_name="Rollout",
+        title=f"National rollout to {r.n_forces} forces by year, from {rs.first_year}",
+        description=(
+            f"The toolkit's projection of the rollout's real costs (optimism bias applied) and "
+            f"benefits by year, entered as values; discounted from {rs.first_year} (year 0) by "
+            "the discount_rate input [note 1] [note 2]."
+        ),
+        prefix="ro_year",
+        cost_filter=None,
+        table_name="rollout_by_year",
+        rate=report.params.discount_bands[0].rate,
+    )
+
+
 def _by_year(
     book: _Book,
     t: Any,
@@ -629,14 +658,16 @@ def _by_year(
     title: str,
     description: str,
     prefix: str,
-    cost_filter: str,
+    cost_filter: str | None,
     table_name: str,
     rate: float,
 ) -> None:
     """Write a by-year sheet: the lines summed by year, discounted from its first year.
 
-    ``cost_filter`` narrows the cost lines (extra SUMIFS criteria); the columns are named
-    ``<prefix>_label``, ``<prefix>_costs``, ... for the results.
+    ``cost_filter`` narrows the cost lines (extra SUMIFS criteria); ``None`` writes the yearly
+    costs and benefits as the toolkit's values (the rollout, whose lines are projections not in
+    this workbook). The columns are named ``<prefix>_label``, ``<prefix>_costs``, ... for the
+    results.
     """
     sheet = _Sheet(
         book,
@@ -691,14 +722,27 @@ def _by_year(
                 r["financial_year"],
                 int(r["year"]),
                 tt,
-                F(f"SUMIFS(cost_adjusted,cost_year,{y}{cost_filter})", float(r["costs_gbp"])),
-                F(
-                    f'SUMIFS(ben_value,ben_year,{y},ben_cashable,"yes",ben_wider,"no")',
-                    float(r["benefits_cashable_gbp"]),
-                ),
-                F(
-                    f'SUMIFS(ben_value,ben_year,{y},ben_cashable,"no",ben_wider,"no")',
-                    float(r["benefits_noncashable_gbp"]),
+                *(
+                    (
+                        F(
+                            f"SUMIFS(cost_adjusted,cost_year,{y}{cost_filter})",
+                            float(r["costs_gbp"]),
+                        ),
+                        F(
+                            f'SUMIFS(ben_value,ben_year,{y},ben_cashable,"yes",ben_wider,"no")',
+                            float(r["benefits_cashable_gbp"]),
+                        ),
+                        F(
+                            f'SUMIFS(ben_value,ben_year,{y},ben_cashable,"no",ben_wider,"no")',
+                            float(r["benefits_noncashable_gbp"]),
+                        ),
+                    )
+                    if cost_filter is not None
+                    else (
+                        float(r["costs_gbp"]),
+                        float(r["benefits_cashable_gbp"]),
+                        float(r["benefits_noncashable_gbp"]),
+                    )
                 ),
                 F(
                     f"{c['Cashable benefits (GBP, real)']}"
@@ -708,7 +752,9 @@ def _by_year(
                 F(
                     f'SUMIFS(ben_value,ben_year,{y},ben_wider,"yes")',
                     float(r["benefits_wider_gbp"]),
-                ),
+                )
+                if cost_filter is not None
+                else float(r["benefits_wider_gbp"]),
                 F(
                     f"{c['Core benefits (GBP, real)']}-{c['Costs (GBP, real)']}",
                     float(r["net_gbp"]),
@@ -797,9 +843,9 @@ def _results(book: _Book, report: AnnualReport) -> None:
     sheet = _Sheet(
         book,
         "Results",
-        "Results (ex-post pilot view, then the go-forward view)",
+        "Results (ex-post pilot view, then the go-forward view and the rollout)",
         f"{s.first_year} to {s.last_year}; each value is named (column Name); the go-forward "
-        "view's names start gf_.",
+        "view's names start gf_, the rollout's rollout_.",
         [
             ("Name", "text"),
             ("Measure", "text"),
@@ -935,6 +981,48 @@ def _results(book: _Book, report: AnnualReport) -> None:
                 F("IF(gf_pv_costs>0,gf_pv_benefits/gf_pv_costs,NA())", g.bcr),
                 "ratio",
                 "go-forward PV benefits / PV costs",
+                "ratio",
+            ),
+        ]
+    ro = report.appraisal.rollout
+    if ro is not None:
+        rows += [
+            (
+                "rollout_pv_costs",
+                f"Rollout PV of costs ({ro.n_forces} forces, from {ro.summary.first_year})",
+                F("SUMPRODUCT(ro_year_costs,ro_year_discount_factor)", ro.summary.pv_costs),
+                "GBP, real",
+                "sum of rollout costs x rollout discount factor",
+                "gbp",
+            ),
+            (
+                "rollout_pv_benefits",
+                "Rollout PV of core benefits",
+                F(
+                    "SUMPRODUCT(ro_year_benefits,ro_year_discount_factor)",
+                    ro.summary.pv_benefits,
+                ),
+                "GBP, real",
+                "sum of rollout core benefits x rollout discount factor",
+                "gbp",
+            ),
+            (
+                "rollout_npsv",
+                "Rollout net present social value",
+                F("rollout_pv_benefits-rollout_pv_costs", ro.summary.npsv),
+                "GBP, real",
+                "rollout PV benefits - PV costs",
+                "gbp",
+            ),
+            (
+                "rollout_bcr",
+                "Rollout benefit-cost ratio",
+                F(
+                    "IF(rollout_pv_costs>0,rollout_pv_benefits/rollout_pv_costs,NA())",
+                    ro.summary.bcr,
+                ),
+                "ratio",
+                "rollout PV benefits / PV costs",
                 "ratio",
             ),
         ]
