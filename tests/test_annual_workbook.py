@@ -69,9 +69,7 @@ def test_cached_values_are_in_the_file(book, year) -> None:
     assert g is not None
     assert _named(wb, "gf_npsv") == pytest.approx(g.npsv, rel=1e-12)
     assert _named(wb, "gf_bcr") == pytest.approx(g.bcr, rel=1e-12)
-    assert _named(formulas, "gf_pv_costs") == (
-        "=SUMPRODUCT(gf_year_costs,gf_year_discount_factor)"
-    )
+    assert _named(formulas, "gf_pv_costs") == ("=SUMPRODUCT(gf_year_costs,gf_year_discount_factor)")
     r = year.result.appraisal.rollout
     assert r is not None
     assert _named(wb, "rollout_npsv") == pytest.approx(r.summary.npsv, rel=1e-12)

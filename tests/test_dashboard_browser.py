@@ -9,6 +9,7 @@ Screenshots of every page are taken; ``make screenshots`` writes them to ``docs/
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -231,6 +232,42 @@ def test_value_for_money_updates_when_an_input_changes(session: Session) -> None
     )
     _charts_drawn(page, 4)
     assert _axe(page) == []
+    session.check_clean()
+
+
+def test_changes_in_quick_succession_start_the_uncertainty_job_once(session: Session) -> None:
+    """The headline answers every change; the uncertainty job starts only for the settled one."""
+    page = session.page
+    page.goto(session.base + "/value-for-money")
+    page.wait_for_selector("#vfm-monte-carlo", timeout=SLOW)  # the first job is done
+    starts: list[str] = []
+
+    def _job_start(request: Any) -> None:
+        body = request.post_data or ""
+        if "_dash-update-component" in request.url and "vfm-uncertainty.children" in body:
+            if "job=" not in request.url:  # a new job, not a poll of a running one
+                starts.append(body)
+
+    page.on("request", _job_start)
+    answered = 0
+    for rate in ("4", "4.5", "5"):
+        with page.expect_response(
+            lambda r: "vfm-pilot-summary.children" in (r.request.post_data or "")
+        ):
+            page.fill("#vfm-discount-rate", rate)
+            page.press("#vfm-discount-rate", "Enter")
+        answered += 1
+    page.wait_for_function(
+        "() => document.querySelector('#vfm-status').textContent === 'Up to date.'"
+        " && document.querySelector('#vfm-monte-carlo')",
+        timeout=SLOW,
+    )
+    page.wait_for_timeout(1500)  # any late start would have come by now
+    page.remove_listener("request", _job_start)
+    assert answered == 3
+    assert len(starts) == 1, f"{len(starts)} uncertainty jobs started for 3 quick changes"
+    (settled,) = [i for i in json.loads(starts[0])["inputs"] if i["id"] == "vfm-settled"]
+    assert float(settled["value"][0]) == 5.0  # the last value typed, not an earlier one
     session.check_clean()
 
 
