@@ -237,6 +237,8 @@ def test_value_for_money_updates_when_an_input_changes(session: Session) -> None
 
 def test_changes_in_quick_succession_start_the_uncertainty_job_once(session: Session) -> None:
     """The headline answers every change; the uncertainty job starts only for the settled one."""
+    from dashboard.pages.value_for_money import STATUS_PENDING
+
     page = session.page
     page.goto(session.base + "/value-for-money")
     page.wait_for_selector("#vfm-monte-carlo", timeout=SLOW)  # the first job is done
@@ -257,6 +259,15 @@ def test_changes_in_quick_succession_start_the_uncertainty_job_once(session: Ses
             page.fill("#vfm-discount-rate", rate)
             page.press("#vfm-discount-rate", "Enter")
         answered += 1
+    # between the change and its job, the panel never says "Up to date." over the old results
+    page.wait_for_function(
+        "() => document.querySelector('#vfm-status').textContent !== 'Up to date.'",
+        timeout=5_000,
+    )
+    assert page.locator("#vfm-status").text_content() in (
+        STATUS_PENDING,
+        "Running sensitivity and Monte Carlo…",
+    )
     page.wait_for_function(
         "() => document.querySelector('#vfm-status').textContent === 'Up to date.'"
         " && document.querySelector('#vfm-monte-carlo')",

@@ -259,6 +259,10 @@ UNCERTAINTY_DELAY_MS = 600
 several changes in quick succession (typing values in turn) run it once, for the last, and
 leave the processors to the headline meanwhile."""
 
+STATUS_PENDING = "Sensitivity and Monte Carlo for these assumptions start in a moment…"
+"""What the uncertainty panel says between a change and its job's start (never "Up to date."
+over the previous assumptions' results)."""
+
 HEADLINE_OUTPUTS: tuple[tuple[str, str], ...] = (
     (ids.VFM.PILOT_SUMMARY, "children"),
     *c.ChartParts.outputs(ids.VFM.PILOT_CHART),
@@ -502,9 +506,11 @@ def register(app: Any, ctx: Any) -> None:
     @app.callback(
         Output(ids.VFM.ERROR, "children"),
         Output(ids.VFM.APPLIED, "data"),
+        Output(ids.VFM.STATUS, "children", allow_duplicate=True),
         *(Output(i, prop) for i, prop in HEADLINE_OUTPUTS),
         *inputs,
         State(ids.DATASET, "data"),
+        prevent_initial_call="initial_duplicate",
     )
     def _headline(*values: Any) -> tuple[Any, ...]:
         *controls, token = values
@@ -512,9 +518,9 @@ def register(app: Any, ctx: Any) -> None:
         if parsed is None or not token:
             error = c.error_summary("Check the assumptions", errors) if errors else None
             # the uncertainty is cleared rather than left showing other inputs' results
-            return (error, None, *(no_update for _ in HEADLINE_OUTPUTS))
+            return (error, None, "", *(no_update for _ in HEADLINE_OUTPUTS))
         a = appraise_what_if(ctx.store, token, ctx.config.analysis, parsed)
-        return (None, list(controls), *headline(a))
+        return (None, list(controls), STATUS_PENDING, *headline(a))
 
     store, settings, draws = ctx.store, ctx.config.analysis, ctx.config.mc_draws
 
