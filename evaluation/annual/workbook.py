@@ -150,10 +150,14 @@ class _Sheet:
         )
         table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=True)
         self.ws.add_table(table)
+        lines = 1
         for j, name in enumerate(self.columns, start=1):
             auto = min(max(len(name) * 0.9, 12), 40)
             width = widths[j - 1] if widths and j <= len(widths) else auto
             self.ws.column_dimensions[get_column_letter(j)].width = width
+            lines = max(lines, math.ceil(len(name) * 1.1 / max(width - 1, 1)))
+        # tall enough for the wrapped headers: spreadsheets do not size a row on opening
+        self.ws.row_dimensions[HEADER_ROW].height = 15 * lines + 3
         self.ws.freeze_panes = f"A{HEADER_ROW + 1}"
 
 
